@@ -1,0 +1,275 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { type Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { canonicalJson, type ErrorCode, NetwardenError, sha256 } from "../core/index.js";
+import { knownKeysAt } from "./jsonschema.js";
+import { closest, describeValue, formatPath, type Path } from "./paths.js";
+import { type PipelineConfig, pipelineSchema } from "./schema.js";
+
+export interface LoadedConfig {
+  config: PipelineConfig;
+  /** Absolute path of the file (or a label for text that did not come from a file). */
+  path: string;
+  /** sha256 of everything that shapes the model (data file locations excluded: see `configHash`). */
+  hash: string;
+  /** "file:line:col" of the value at `path` in the YAML, or of the nearest enclosing node. */
+  locate(path: Path): string;
+}
+
+/** Reads, interpolates `${VAR}` / `${VAR:-default}`, validates and resolves a pipeline config. */
+export async function loadPipelineConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NetwardenError(
+      "NW_CONFIG_NOT_FOUND",
+      code === "ENOENT"
+        ? `config file \`${file}\` does not exist`
+        : `config file \`${file}\` cannot be read (${code})`,
+      { hint: "Check the path given to -c/--config; example configs are in examples/" },
+    );
+  }
+  return parsePipelineConfig(text, path, env);
+}
+
+export function parsePipelineConfig(
+  text: string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
+  const label = displayPath(path);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0];
+    const pos = lineCounter.linePos(err.pos[0]);
+    const first = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new NetwardenError("NW_CONFIG_YAML", `the file is not valid YAML: ${first}`, {
+      where: `${label}:${pos.line}:${pos.col}`,
+      hint: "Fix the YAML syntax there (indentation, a missing ':' or an unclosed quote are the usual causes)",
+    });
+  }
+  const locate = (p: Path) => `${label}:${positionOf(doc, lineCounter, p)}`;
+  if (!isMap(doc.contents)) {
+    throw new NetwardenError(
+      "NW_CONFIG_INVALID_VALUE",
+      doc.contents === null
+        ? "the config file is empty"
+        : "the top level of the config must be a mapping of keys",
+      { where: label, hint: "Start from one of the files in examples/ (name, data, schema, models, ...)" },
+    );
+  }
+  const raw = interpolate(doc.toJS(), [], env, locate);
+  const parsed = pipelineSchema.safeParse(raw);
+  if (!parsed.success) throw configError(parsed.error.issues, raw, locate, doc, lineCounter, label);
+  const config = parsed.data;
+  const base = dirname(path);
+  for (const key of ["path", "train", "test"] as const) {
+    const v = config.data[key];
+    if (v !== undefined) config.data[key] = isAbsolute(v) ? v : resolve(base, v);
+  }
+  return { config, path, hash: configHash(config), locate };
+}
+
+/** Hash of the config without data locations: where the data lives is covered by its fingerprint. */
+export function configHash(config: PipelineConfig): string {
+  const { data, ...rest } = config;
+  const { path: _p, train: _tr, test: _te, ...dataRest } = data;
+  return sha256(canonicalJson({ ...rest, data: dataRest }));
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function interpolate(
+  value: unknown,
+  path: Path,
+  env: NodeJS.ProcessEnv,
+  locate: (p: Path) => string,
+): unknown {
+  if (typeof value === "string") {
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      throw new NetwardenError(
+        "NW_CONFIG_ENV",
+        `\`${formatPath(path)}\` uses \${${name}}, which is not set`,
+        {
+          where: locate(path),
+          hint: `Set the environment variable ${name}, or give a default as \${${name}:-value}`,
+        },
+      );
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, locate));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, [...path, k], env, locate);
+    return out;
+  }
+  return value;
+}
+
+function positionOf(doc: Document, lc: LineCounter, path: Path, keyOf?: string): string {
+  // Walk down as far as the path exists, so a missing key points at its parent mapping.
+  let node: unknown = doc.contents;
+  for (const seg of path) {
+    const next = isCollection(node) ? node.get(seg, true) : undefined;
+    if (next === undefined || next === null) break;
+    node = next;
+  }
+  if (keyOf !== undefined && isMap(node)) {
+    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === keyOf);
+    if (pair && isScalar(pair.key) && pair.key.range) node = pair.key;
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  if (!range) return "1:1";
+  const pos = lc.linePos(range[0]);
+  return `${pos.line}:${pos.col}`;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let v = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+interface Problem {
+  code: ErrorCode;
+  where: string;
+  text: string;
+}
+
+function configError(
+  issues: z.core.$ZodIssue[],
+  raw: unknown,
+  locate: (p: Path) => string,
+  doc: Document,
+  lc: LineCounter,
+  label: string,
+): NetwardenError {
+  const problems: Problem[] = [];
+  for (const issue of issues) problems.push(...describeIssue(issue, raw, locate, doc, lc, label));
+  const first = problems[0];
+  const rest = problems.slice(1, 5);
+  const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : "";
+  const also = rest.length ? ` Also: ${rest.map((p) => `${p.where}: ${p.text}`).join("; ")}${more}.` : "";
+  return new NetwardenError(first.code, `${first.text}${also ? `.${also}` : ""}`, {
+    where: first.where,
+    hint: "Fix the config file; the JSON Schema for editors is printed by `netwarden config schema`",
+    details: { problems },
+  });
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  raw: unknown,
+  locate: (p: Path) => string,
+  doc: Document,
+  lc: LineCounter,
+  label: string,
+): Problem[] {
+  const path = issue.path as Path;
+  const at = formatPath(path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const known = knownKeysAt(path, raw);
+      return issue.keys.map((key) => {
+        const guess = closest(key, known);
+        const where = `${label}:${positionOf(doc, lc, path, key)}`;
+        const inside = path.length ? ` in \`${at}\`` : " at the top level";
+        const expect = known.length ? ` Expected one of: ${known.join(", ")}` : "";
+        const dym = guess ? `. Did you mean \`${guess}\`?` : "";
+        return {
+          code: "NW_CONFIG_UNKNOWN_KEY",
+          where,
+          text: `unknown key \`${key}\`${inside}${dym}${expect}`,
+        };
+      });
+    }
+    case "invalid_type": {
+      const value = valueAt(raw, path);
+      if (value === undefined) {
+        return [
+          {
+            code: "NW_CONFIG_MISSING_KEY",
+            where: locate(path),
+            text: `\`${at}\` is required (${issue.expected})`,
+          },
+        ];
+      }
+      return [
+        {
+          code: "NW_CONFIG_INVALID_VALUE",
+          where: locate(path),
+          text: `\`${at}\` must be ${article(issue.expected)}, got ${describeValue(value)}`,
+        },
+      ];
+    }
+    case "too_small":
+    case "too_big": {
+      const value = valueAt(raw, path);
+      const isSmall = issue.code === "too_small";
+      const bound = (isSmall ? issue.minimum : issue.maximum) as number;
+      const op = isSmall ? (issue.inclusive ? "≥" : ">") : issue.inclusive ? "≤" : "<";
+      const what =
+        issue.origin === "array" || issue.origin === "string"
+          ? `have ${isSmall ? "at least" : "at most"} ${bound} ${issue.origin === "array" ? "entries" : "characters"}`
+          : `be ${op} ${bound}`;
+      return [
+        {
+          code: "NW_CONFIG_INVALID_VALUE",
+          where: locate(path),
+          text: `\`${at}\` must ${what}, got ${describeValue(value)}`,
+        },
+      ];
+    }
+    case "invalid_value":
+      return [
+        {
+          code: "NW_CONFIG_INVALID_VALUE",
+          where: locate(path),
+          text: `\`${at}\` must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(valueAt(raw, path))}`,
+        },
+      ];
+    case "invalid_format":
+      return [
+        {
+          code: "NW_CONFIG_INVALID_VALUE",
+          where: locate(path),
+          text: `\`${at}\` must be ${issue.message.replace(/^Invalid string: must match pattern .*$/, "valid")}, got ${describeValue(valueAt(raw, path))}`,
+        },
+      ];
+    case "invalid_union":
+      return [
+        {
+          code: "NW_CONFIG_INVALID_VALUE",
+          where: locate(path),
+          text: `\`${at}\` has the wrong form, got ${describeValue(valueAt(raw, path))}`,
+        },
+      ];
+    default:
+      return [{ code: "NW_CONFIG_INVALID_VALUE", where: locate(path), text: `\`${at}\`: ${issue.message}` }];
+  }
+}
+
+function article(expected: string): string {
+  if (expected === "object") return "a mapping";
+  if (expected === "array") return "a list";
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}

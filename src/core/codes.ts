@@ -93,6 +93,10 @@ export const CODES = {
     http: 503,
   },
   NW_STORE_IO: { category: "store", summary: "The store folder cannot be written.", http: 500 },
+  NW_STORE_INVALID_ARGUMENT: {
+    category: "usage",
+    summary: "A model name, alias, hash or value given to the store has the wrong form.",
+  },
 
   // --- downloads ---
   NW_FETCH_UNKNOWN_DATASET: { category: "usage", summary: "No dataset of that name is known." },

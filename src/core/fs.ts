@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NetwardenError } from "./errors.js";
 
@@ -16,20 +15,35 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}`);
   try {
-    const fd = openSync(tmp, "w");
+    const fh = await open(tmp, "w");
     try {
-      writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-      fsyncSync(fd);
+      await fh.writeFile(data);
+      await fh.sync();
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
     await rename(tmp, path);
+    await syncDir(dir);
   } catch (e) {
     await rm(tmp, { force: true });
     throw new NetwardenError("NW_STORE_IO", `cannot write ${path}: ${(e as Error).message}`, {
       hint: "Check that the folder exists, is writable and the disk is not full",
       cause: e,
     });
+  }
+}
+
+/** Makes a rename durable; some file systems refuse to fsync a folder, which is harmless here. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // best effort only
   }
 }
 

@@ -103,16 +103,24 @@ export interface MetadataStore {
     parentRunId?: string;
   }): Promise<RunRecord>;
   logParams(runId: string, params: Record<string, ParamValue>): Promise<void>;
-  /** Records metric values; with `step` they also form a per-iteration history. */
+  /**
+   * Records metric values (NaN and ±Infinity included); with `step` they also form a per-iteration
+   * history.
+   */
   logMetrics(runId: string, metrics: Record<string, number>, step?: number): Promise<void>;
   setTags(runId: string, tags: Record<string, string>): Promise<void>;
+  /** Adds an artifact reference; a name already in the run is replaced. */
   addArtifact(runId: string, ref: ArtifactRef): Promise<void>;
   endRun(runId: string, status: Exclude<RunStatus, "running">, error?: RunError): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord>; // NW_STORE_NOT_FOUND if absent
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** The stepped values of one metric, by step (logging order among equal steps); [] if never logged. */
   metricHistory(runId: string, key: string): Promise<MetricPoint[]>;
 
-  /** Allocates the next version number and records it atomically. */
+  /**
+   * Allocates the next version number and records it atomically. The run must exist
+   * (NW_STORE_NOT_FOUND); a bad model name or hash is NW_STORE_INVALID_ARGUMENT.
+   */
   registerVersion(init: Omit<ModelVersion, "version" | "createdAt">): Promise<ModelVersion>;
   listModels(): Promise<ModelSummary[]>;
   listVersions(model: string): Promise<ModelVersion[]>; // NW_STORE_NOT_FOUND if no such model
@@ -125,7 +133,7 @@ export interface MetadataStore {
     audit: { actor: string; reason: string },
   ): Promise<AliasEvent>;
   deleteAlias(model: string, alias: string, audit: { actor: string; reason: string }): Promise<AliasEvent>;
-  /** The version an alias points to, or undefined. */
+  /** The version an alias points to, or undefined; NW_STORE_NOT_FOUND if there is no such model. */
   resolveAlias(model: string, alias: string): Promise<ModelVersion | undefined>;
   /** Alias moves, oldest first. */
   aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;

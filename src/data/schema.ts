@@ -1,3 +1,5 @@
+import { NetwardenError } from "../core/index.js";
+
 /**
  * The data schema: what columns a dataset has, what role each plays and what values are valid.
  * The pipeline config (config/) is normalised into this shape; everything in data/ works on it.
@@ -36,7 +38,13 @@ export const DEFAULT_MISSING_TOKENS: readonly string[] = ["", "NA", "N/A", "NaN"
 
 export function targetSpec(schema: DataSchema): ColumnSpec {
   const t = schema.columns.filter((c) => c.role === "target");
-  if (t.length !== 1) throw new Error(`schema must have exactly one target column, has ${t.length}`);
+  if (t.length !== 1) {
+    throw new NetwardenError(
+      "NW_SCHEMA_INVALID",
+      `the schema must have exactly one target column, it has ${t.length}${t.length ? ` (${t.map((c) => c.name).join(", ")})` : ""}`,
+      { where: "schema.columns", hint: "Give exactly one column role: target" },
+    );
+  }
   return t[0];
 }
 

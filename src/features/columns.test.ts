@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isNetwardenError } from "../core/index.js";
-import { categoricalColumn, numericColumn, Table } from "../data/table.js";
+import { categoricalColumn, numericColumn, Table } from "../data/index.js";
 import { asCategorical, asNumeric, inputColumn, levelCounts, replaceColumns } from "./columns.js";
 
 function thrown(f: () => unknown) {

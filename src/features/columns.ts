@@ -5,7 +5,7 @@ import {
   MISSING_CODE,
   type NumericColumn,
   Table,
-} from "../data/table.js";
+} from "../data/index.js";
 
 /** The two shapes a transformer input can take; binary columns are numeric. */
 export type InputType = "numeric" | "categorical";

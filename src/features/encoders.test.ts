@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { categoricalColumn, numericColumn, Table } from "../data/table.js";
+import { categoricalColumn, numericColumn, Table } from "../data/index.js";
 import { chooseLevels, OneHotEncoder, OrdinalEncoder } from "./encoders.js";
 import { columnsOf, oneRowTable, reversedDictionaries, thrown, viaJson } from "./test-support/helpers.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { categoricalColumn, numericColumn, Table } from "../data/table.js";
+import { categoricalColumn, numericColumn, Table } from "../data/index.js";
 import { SimpleImputer } from "./imputers.js";
 import { columnsOf, oneRowTable, thrown, viaJson } from "./test-support/helpers.js";
 

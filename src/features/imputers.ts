@@ -1,5 +1,5 @@
 import { NetwardenError } from "../core/index.js";
-import { type CategoricalColumn, type Column, MISSING_CODE, type Table } from "../data/table.js";
+import { type CategoricalColumn, type Column, MISSING_CODE, type Table } from "../data/index.js";
 import {
   asCategorical,
   asNumeric,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ColumnSpec } from "../data/schema.js";
-import { categoricalColumn, numericColumn, Table } from "../data/table.js";
+import type { ColumnSpec } from "../data/index.js";
+import { categoricalColumn, numericColumn, Table } from "../data/index.js";
 import {
   defaultPreprocessSpec,
   fitPreprocessor,

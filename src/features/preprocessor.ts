@@ -1,6 +1,6 @@
 import { NetwardenError } from "../core/index.js";
-import type { ColumnSpec } from "../data/schema.js";
-import { type Column, Table } from "../data/table.js";
+import type { ColumnSpec } from "../data/index.js";
+import { type Column, Table } from "../data/index.js";
 import { coerce, type InputType, inputColumn } from "./columns.js";
 import { OneHotEncoder, OrdinalEncoder } from "./encoders.js";
 import { SimpleImputer } from "./imputers.js";

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dataDir } from "../core/index.js";
-import type { ColumnSpec } from "../data/schema.js";
-import { type Column, categoricalColumn, numericColumn, Table } from "../data/table.js";
+import type { ColumnSpec } from "../data/index.js";
+import { type Column, categoricalColumn, numericColumn, Table } from "../data/index.js";
 import {
   defaultPreprocessSpec,
   type FittedPreprocessor,

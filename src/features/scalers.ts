@@ -1,5 +1,5 @@
 import { NetwardenError } from "../core/index.js";
-import type { Column, Table } from "../data/table.js";
+import type { Column, Table } from "../data/index.js";
 import { numericValues, replaceColumns, resolveColumns } from "./columns.js";
 import { formatError, readArray, readEnum, readNumber, readObject, readString, uniqueNames } from "./json.js";
 import {

@@ -1,4 +1,4 @@
-import type { Table } from "../data/table.js";
+import type { Table } from "../data/index.js";
 
 export type TransformerKind =
   | "simple_imputer"

@@ -1,5 +1,5 @@
 import { isNetwardenError, type NetwardenError } from "../../core/index.js";
-import { type Column, Table } from "../../data/table.js";
+import { type Column, Table } from "../../data/index.js";
 
 /** The NetwardenError `f` throws (fails the test when it throws nothing or something else). */
 export function thrown(f: () => unknown): NetwardenError {

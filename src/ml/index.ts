@@ -1,0 +1,72 @@
+export {
+  type Distribution,
+  expandGrid,
+  type Fold,
+  randomCandidates,
+  stratifiedHoldout,
+  stratifiedKFold,
+} from "./folds.js";
+export { GBDT_KIND, GbdtLearner, GbdtModel } from "./gbdt/gbdt.js";
+export { GBDT_PARAMS, type GbdtParams } from "./gbdt/params.js";
+export { checkFitInput, checkPredictInput, rowWeights } from "./input.js";
+export {
+  LOGREG_KIND,
+  LOGREG_PARAMS,
+  LogisticLearner,
+  LogisticModel,
+  type LogregParams,
+} from "./linear/logistic.js";
+export {
+  checkMatrix,
+  fromColumns,
+  fromRows,
+  getColumn,
+  getRow,
+  strides,
+  takeRows,
+  toLayout,
+} from "./matrix.js";
+export {
+  type AveragedMetrics,
+  argmaxRows,
+  averagePrecision,
+  brierScore,
+  type CalibrationBin,
+  type ClassificationReport,
+  type ClassMetrics,
+  calibrationTable,
+  checkMetricName,
+  classificationReport,
+  confusionMatrix,
+  greaterIsBetter,
+  LOG_LOSS_EPS,
+  logLoss,
+  METRIC_NAMES,
+  type MetricName,
+  rocAuc,
+  type ScoreOptions,
+  score,
+} from "./metrics.js";
+export {
+  describeParam,
+  editDistance,
+  type ParamSpec,
+  type ParamSpecs,
+  type ParamType,
+  type ParamValue,
+  resolveParams,
+  suggestParam,
+} from "./params.js";
+export { createLearner, learnerKinds, learnerSummary, loadModel, paramSpecs } from "./registry.js";
+export { applyBins, type BinMapper, type BinnedMatrix, binEdges, binOf, fitBins } from "./tree/binning.js";
+export { EnsembleBuilder, type SerializedEnsemble, TreeEnsemble, type TreeNodes } from "./tree/ensemble.js";
+export type {
+  Explanation,
+  FitOptions,
+  FittedModel,
+  FloatArray,
+  HistoryPoint,
+  Learner,
+  Matrix,
+  SerializedModel,
+} from "./types.js";

@@ -10,6 +10,8 @@ export interface ParamDoc {
   enum?: readonly unknown[];
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   nullable?: boolean;
   default?: unknown;
   description?: string;

@@ -67,7 +67,9 @@ describe("pipeline config", () => {
   });
 
   it("finds unknown keys inside column entries", () => {
-    const e = fail(minimal.replace("{ role: target, type: categorical }", "{ role: target, typ: categorical }"));
+    const e = fail(
+      minimal.replace("{ role: target, type: categorical }", "{ role: target, typ: categorical }"),
+    );
     expect(e.code).toBe("NW_CONFIG_UNKNOWN_KEY");
     expect(e.message).toContain("`schema.columns.y`");
     expect(e.message).toContain("Did you mean `type`?");
@@ -84,7 +86,9 @@ describe("pipeline config", () => {
     expect(range.where).toBe("p.yaml:13:14");
 
     const kind = fail(minimal.replace("x: numeric", "x: numerik"));
-    expect(kind.message).toContain('`schema.columns.x.type` must be one of "numeric", "categorical", "binary"');
+    expect(kind.message).toContain(
+      '`schema.columns.x.type` must be one of "numeric", "categorical", "binary"',
+    );
 
     const type = fail(`${minimal}gate:\n  min: high\n`);
     expect(type.message).toContain('`gate.min` must be a number, got "high"');
@@ -113,7 +117,9 @@ describe("pipeline config", () => {
 
   it("says when the file does not exist", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nw-config-"));
-    await expect(loadPipelineConfig(join(dir, "nope.yaml"))).rejects.toMatchObject({ code: "NW_CONFIG_NOT_FOUND" });
+    await expect(loadPipelineConfig(join(dir, "nope.yaml"))).rejects.toMatchObject({
+      code: "NW_CONFIG_NOT_FOUND",
+    });
     writeFileSync(join(dir, "ok.yaml"), minimal);
     const c = await loadPipelineConfig(join(dir, "ok.yaml"), {});
     expect(c.config.data.path).toBe(join(dir, "data.csv"));

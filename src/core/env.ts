@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 /**
@@ -6,4 +7,17 @@ import { resolve } from "node:path";
  */
 export function dataDir(): string {
   return resolve(process.env.NETWARDEN_DATA_DIR || "../shared/data");
+}
+
+let version: string | undefined;
+
+/** netwarden's own version, from its package.json (the same file from src/ and from dist/). */
+export function netwardenVersion(): string {
+  if (!version) {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    version = pkg.version;
+  }
+  return version;
 }

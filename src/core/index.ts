@@ -1,5 +1,5 @@
 export { CODES, type ErrorCategory, type ErrorCode, EXIT_CODES, HTTP_STATUS } from "./codes.js";
-export { dataDir } from "./env.js";
+export { dataDir, netwardenVersion } from "./env.js";
 export { asNetwardenError, type ErrorInit, isNetwardenError, NetwardenError } from "./errors.js";
 export { exists, readJson, TMP_PREFIX, writeFileAtomic, writeFileOnce } from "./fs.js";
 export { canonicalJson, sha256 } from "./hash.js";

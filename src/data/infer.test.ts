@@ -79,7 +79,15 @@ describe("inferSchema on a small file", () => {
   it("renders YAML that parses back to the draft, with a comment per column", async () => {
     const inf = await inferSchema(path);
     const text = schemaToYaml(inf);
-    expect(parse(text).schema).toEqual(JSON.parse(JSON.stringify(inf.schema)));
+    const section = parse(text).schema;
+    expect(Object.keys(section.columns)).toEqual(inf.schema.columns.map((c) => c.name));
+    for (const c of inf.schema.columns) {
+      const entry = section.columns[c.name];
+      expect(entry.role ?? "feature").toBe(c.role);
+      expect(entry.type).toBe(c.role === "target" ? "categorical" : c.type);
+      expect(entry.allowed).toEqual(c.allowed);
+    }
+    expect(section.target).toBe(inf.target ?? undefined);
     expect(text).toContain("# integers; 2 distinct: 0 ×15, 1 ×15; no missing");
     expect(text).toContain("# text; 29 distinct");
     expect(text).toContain("1 missing (3.3 %)");

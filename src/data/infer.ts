@@ -283,30 +283,45 @@ function showValue(v: number | string): string {
 }
 
 /**
- * The draft as a `schema:` block to paste into a pipeline file, with a comment per column saying
- * what was seen, so the user can judge each guess.
+ * The draft as the `schema:` section of a pipeline file (the config's own format), with a comment
+ * per column saying what was seen, so the user can judge each guess.
  */
 export function schemaToYaml(inferred: InferredSchema): string {
   const { schema, facts } = inferred;
-  const doc = new Document({
-    schema: {
-      unexpectedColumns: schema.unexpectedColumns,
-      missingTokens: schema.missingTokens,
-      columns: schema.columns.map((c) => ({ ...c })),
-    },
-  });
+  const columns: Record<string, Record<string, unknown>> = {};
+  for (const c of schema.columns) {
+    const isTarget = c.role === "target";
+    const entry: Record<string, unknown> = {};
+    if (c.role !== "feature") entry.role = c.role;
+    // Class labels are read as categories whatever they look like.
+    entry.type = isTarget ? "categorical" : c.type;
+    if (c.nullable !== !isTarget) entry.nullable = c.nullable;
+    if (c.allowed) entry.allowed = [...c.allowed];
+    if (c.min !== undefined) entry.min = c.min;
+    if (c.max !== undefined) entry.max = c.max;
+    columns[c.name] = entry;
+  }
+  const section: Record<string, unknown> = {};
+  if (inferred.target) section.target = inferred.target;
+  section.unexpected_columns = schema.unexpectedColumns;
+  const defaults = DEFAULT_MISSING_TOKENS.join("\u0000");
+  if (schema.missingTokens.join("\u0000") !== defaults) section.missing_values = [...schema.missingTokens];
+  section.columns = columns;
+  const doc = new Document({ schema: section });
   const header = [
     ` Draft schema inferred by netwarden from ${inferred.source} (${fmt.format(inferred.rowsRead)} rows read).`,
     " Every role, type and allowed list below is a guess from those rows: review each one.",
+    ...(inferred.target ? [] : [" NOTE: no target column was recognised: set schema.target and its role."]),
     ...inferred.notes.map((n) => ` NOTE: ${n}`),
   ];
   doc.commentBefore = header.join("\n");
-  (doc.getIn(["schema", "missingTokens"], true) as YAMLSeq).flow = true;
-  const items = (doc.getIn(["schema", "columns"], true) as YAMLSeq).items as YAMLMap[];
-  items.forEach((item, i) => {
-    item.flow = true;
+  const map = doc.getIn(["schema", "columns"], true) as YAMLMap;
+  map.items.forEach((pair, i) => {
+    (pair.value as YAMLMap).flow = true;
     const ignored = schema.columns[i].role === "ignore" ? " — ignored: tied to the target" : "";
-    item.commentBefore = ` ${describeFacts(facts[i])}${ignored}`;
+    (pair.key as { commentBefore?: string }).commentBefore = ` ${describeFacts(facts[i])}${ignored}`;
   });
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  const missing = doc.getIn(["schema", "missing_values"], true) as YAMLSeq | undefined;
+  if (missing) missing.flow = true;
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
 }

@@ -1,0 +1,198 @@
+import type { PipelineConfig } from "../config/index.js";
+import { NetwardenError, type Progress, type ProgressTask } from "../core/index.js";
+import type { Table } from "../data/index.js";
+import { type FittedPreprocessor, fitPreprocessor } from "../features/index.js";
+import {
+  type ClassificationReport,
+  classificationReport,
+  createLearner,
+  type FittedModel,
+  fromColumns,
+  greaterIsBetter,
+  type Matrix,
+  type MetricName,
+  score,
+  stratifiedHoldout,
+  stratifiedKFold,
+} from "../ml/index.js";
+import type { Candidate } from "./candidates.js";
+import type { Dataset } from "./ingest.js";
+
+export interface CvResult {
+  candidate: Candidate;
+  /** Selection metric per fold. */
+  scores: number[];
+  mean: number;
+  std: number;
+  seconds: number;
+}
+
+export interface FittedPipeline {
+  preprocessor: FittedPreprocessor;
+  model: FittedModel;
+}
+
+/** Index of the configured positive class (binary targets); the second class by default. */
+export function positiveIndex(config: PipelineConfig, classes: readonly string[]): number {
+  if (classes.length !== 2) return 1;
+  const pos = config.schema.positive_class;
+  if (pos === undefined) return 1;
+  const i = classes.indexOf(pos);
+  if (i < 0) {
+    throw new NetwardenError(
+      "NW_SCHEMA_INVALID",
+      `positive_class "${pos}" is not a class of the target (classes: ${classes.join(", ")})`,
+      { hint: "Set schema.positive_class to one of the target's values" },
+    );
+  }
+  return i;
+}
+
+export function toMatrix(features: Table): Matrix {
+  return fromColumns(features.columns.map((c) => (c as { values: Float64Array }).values));
+}
+
+/** Fits preprocessor and learner on `table`/`y`; early stopping holds out 10 % of the rows. */
+export async function fitOne(
+  table: Table,
+  y: Int32Array,
+  candidate: Candidate,
+  ds: Pick<Dataset, "schema" | "featureNames" | "classes">,
+  seed: number,
+  task?: ProgressTask,
+): Promise<FittedPipeline> {
+  const specs = ds.schema.columns.filter((c) => c.role === "feature");
+  const features = table.select(ds.featureNames);
+  const learner = createLearner(candidate.kind, candidate.params);
+  const early = candidate.params.early_stopping_rounds;
+  if (early !== undefined && early !== null) {
+    const hold = stratifiedHoldout(y, 0.1, seed);
+    const fitRows = features.take(hold.train);
+    const preprocessor = fitPreprocessor(fitRows, specs, candidate.preprocess, { seed });
+    const X = toMatrix(preprocessor.transform(fitRows));
+    const Xv = toMatrix(preprocessor.transform(features.take(hold.test)));
+    const model = await learner.fit(X, pick(y, hold.train), {
+      nClasses: ds.classes.length,
+      featureNames: preprocessor.outputNames,
+      validation: { X: Xv, y: pick(y, hold.test) },
+      progress: task,
+    });
+    return { preprocessor, model };
+  }
+  const preprocessor = fitPreprocessor(features, specs, candidate.preprocess, { seed });
+  const X = toMatrix(preprocessor.transform(features));
+  const model = await learner.fit(X, y, {
+    nClasses: ds.classes.length,
+    featureNames: preprocessor.outputNames,
+    progress: task,
+  });
+  return { preprocessor, model };
+}
+
+/** Stratified k-fold cross-validation of every candidate on the train split. */
+export async function crossValidate(
+  config: PipelineConfig,
+  ds: Dataset,
+  candidates: readonly Candidate[],
+  progress: Progress,
+): Promise<CvResult[]> {
+  const metric = config.search.metric as MetricName;
+  const k = config.search.cv_folds;
+  const folds = stratifiedKFold(ds.yTrain, k, config.search.seed);
+  const pos = positiveIndex(config, ds.classes);
+  const task = progress.task(
+    `cross-validating ${candidates.length} candidate(s) × ${k} folds`,
+    candidates.length * k,
+  );
+  const results: CvResult[] = [];
+  for (const candidate of candidates) {
+    const started = Date.now();
+    const scores: number[] = [];
+    for (const fold of folds) {
+      const fitted = await fitOne(
+        ds.train.take(fold.train),
+        pick(ds.yTrain, fold.train),
+        candidate,
+        ds,
+        config.search.seed,
+      );
+      const Xv = toMatrix(fitted.preprocessor.transform(ds.train.take(fold.test).select(ds.featureNames)));
+      const proba = fitted.model.predictProba(Xv);
+      scores.push(
+        score(metric, pick(ds.yTrain, fold.test), proba, ds.classes.length, { positiveClass: pos }),
+      );
+      task.tick(1, `${candidate.name}: ${metric} ${mean(scores).toFixed(4)}`);
+    }
+    results.push({
+      candidate,
+      scores,
+      mean: mean(scores),
+      std: std(scores),
+      seconds: (Date.now() - started) / 1000,
+    });
+  }
+  const best = pickBest(results, metric);
+  task.done(`best ${best.candidate.name}: ${metric} ${best.mean.toFixed(4)} ± ${best.std.toFixed(4)}`);
+  return results;
+}
+
+/** Highest mean (lowest for losses); ties keep the earlier candidate, so the order in the config decides. */
+export function pickBest(results: readonly CvResult[], metric: MetricName): CvResult {
+  const sign = greaterIsBetter(metric) ? 1 : -1;
+  let best = results[0];
+  for (const r of results) if (sign * (r.mean - best.mean) > 0) best = r;
+  return best;
+}
+
+export interface Evaluation {
+  report: ClassificationReport;
+  /** Flat metrics for tracking: test.accuracy, test.f1_macro, ... */
+  metrics: Record<string, number>;
+  /** Probabilities on the test split (row-major n × classes). */
+  proba: Float64Array;
+}
+
+export function evaluate(config: PipelineConfig, ds: Dataset, fitted: FittedPipeline): Evaluation {
+  const X = toMatrix(fitted.preprocessor.transform(ds.test.select(ds.featureNames)));
+  const proba = fitted.model.predictProba(X);
+  const report = classificationReport(ds.yTest, proba, ds.classes, {
+    positiveClass: positiveIndex(config, ds.classes),
+  });
+  const m: Record<string, number> = {
+    "test.accuracy": report.accuracy,
+    "test.balanced_accuracy": report.balancedAccuracy,
+    "test.log_loss": report.logLoss,
+    "test.precision_macro": report.macro.precision,
+    "test.recall_macro": report.macro.recall,
+    "test.f1_macro": report.macro.f1,
+    "test.precision_weighted": report.weighted.precision,
+    "test.recall_weighted": report.weighted.recall,
+    "test.f1_weighted": report.weighted.f1,
+    "test.rows": report.n,
+  };
+  if (Number.isFinite(report.rocAuc)) m["test.roc_auc"] = report.rocAuc;
+  if (Number.isFinite(report.prAuc)) m["test.pr_auc"] = report.prAuc;
+  if (report.binary) {
+    m["test.precision"] = report.binary.precision;
+    m["test.recall"] = report.binary.recall;
+    m["test.f1"] = report.binary.f1;
+    m["test.brier"] = report.binary.brier;
+  }
+  for (const c of report.perClass) m[`test.f1.${c.class}`] = c.f1;
+  return { report, metrics: m, proba };
+}
+
+function pick(y: Int32Array, idx: Int32Array): Int32Array {
+  const out = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = y[idx[i]];
+  return out;
+}
+
+function mean(a: readonly number[]): number {
+  return a.reduce((s, x) => s + x, 0) / a.length;
+}
+
+function std(a: readonly number[]): number {
+  const m = mean(a);
+  return Math.sqrt(a.reduce((s, x) => s + (x - m) ** 2, 0) / a.length);
+}

@@ -323,5 +323,5 @@ export function schemaToYaml(inferred: InferredSchema): string {
   });
   const missing = doc.getIn(["schema", "missing_values"], true) as YAMLSeq | undefined;
   if (missing) missing.flow = true;
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }

@@ -187,8 +187,18 @@ function field(
   // Non-objects were reported once per record already.
   if (record === null || typeof record !== "object" || Array.isArray(record)) return undefined;
   const v = (record as Record<string, unknown>)[input.name];
-  if (v === undefined || v === null) {
-    if (!input.nullable) problems.push({ record: i, field: input.name, problem: "is missing" });
+  // An absent key is a client bug; an explicit null is a missing value, allowed when nullable.
+  if (v === undefined) {
+    problems.push({
+      record: i,
+      field: input.name,
+      problem: `is missing${input.nullable ? " (send null for an unknown value)" : ""}`,
+    });
+    return undefined;
+  }
+  if (v === null) {
+    if (!input.nullable)
+      problems.push({ record: i, field: input.name, problem: "is null, but the model needs a value" });
     return undefined;
   }
   return v;

@@ -15,7 +15,7 @@ export function learnersMarkdown(): string {
     );
     for (const [name, s] of Object.entries(paramSpecs(kind))) {
       parts.push(
-        `| \`${name}\` | \`${JSON.stringify(s.default)}\` | ${escape(describeParam(s))} | ${escape(s.doc)} |`,
+        `| \`${name}\` | \`${JSON.stringify(s.default)}\` | ${cell(describeParam(s))} | ${cell(s.doc)} |`,
       );
     }
     parts.push("");
@@ -27,12 +27,12 @@ export function errorsMarkdown(): string {
   const rows = ["| code | exit | HTTP | meaning |", "| --- | ---: | ---: | --- |"];
   for (const [code, info] of Object.entries(CODES)) {
     const http = (info as { http?: number }).http ?? HTTP_STATUS[info.category];
-    rows.push(`| \`${code}\` | ${EXIT_CODES[info.category]} | ${http} | ${escape(info.summary)} |`);
+    rows.push(`| \`${code}\` | ${EXIT_CODES[info.category]} | ${http} | ${cell(info.summary)} |`);
   }
   return rows.join("\n");
 }
 
-function escape(s: string): string {
+function cell(s: string): string {
   return s.replace(/\|/g, "\\|");
 }
 

@@ -3,11 +3,11 @@
  * A blob's name is the sha256 of its bytes, so a write is idempotent and every read can prove the
  * bytes are the ones that were stored.
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { NetwardenError, sha256, writeFileAtomic } from "../core/index.js";
+import { NetwardenError, sha256, TMP_PREFIX, writeFileAtomic } from "../core/index.js";
 import { DEFAULT_STORE_ROOT, displayPath, errno, ioError, readIfExists } from "./fs-util.js";
-import { checkBytes, checkHash } from "./rules.js";
+import { checkBytes, checkHash, checkObjectKey, checkObjectPrefix } from "./rules.js";
 import type { ArtifactStore } from "./types.js";
 
 export class LocalArtifactStore implements ArtifactStore {
@@ -70,6 +70,53 @@ export class LocalArtifactStore implements ArtifactStore {
       if (errno(e) === "ENOENT") return false;
       throw ioError("read", path, e);
     }
+  }
+
+  /** Where a named object lives: `<root>/objects/<key>`. */
+  objectPath(key: string): string {
+    return join(this.root, "objects", ...checkObjectKey(key).split("/"));
+  }
+
+  async putObject(key: string, bytes: Uint8Array): Promise<void> {
+    await writeFileAtomic(this.objectPath(key), checkBytes(bytes));
+  }
+
+  async getObject(key: string): Promise<Uint8Array> {
+    const path = this.objectPath(key);
+    const bytes = await readIfExists(path);
+    if (!bytes) {
+      throw new NetwardenError("NW_STORE_NOT_FOUND", `no object \`${key}\` in ${this.location}`, {
+        where: displayPath(path),
+        hint: "List the keys that exist under its prefix",
+        details: { key },
+      });
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async listObjects(prefix: string): Promise<string[]> {
+    const p = checkObjectPrefix(prefix);
+    const out: string[] = [];
+    // Walk only the folder the prefix names (its last part may be a partial name).
+    const parts = p ? p.split("/") : [];
+    const dirParts = prefix.endsWith("/") || p === "" ? parts : parts.slice(0, -1);
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if (errno(e) === "ENOENT" || errno(e) === "ENOTDIR") return;
+        throw ioError("read", dir, e);
+      }
+      for (const e of entries) {
+        if (e.name.startsWith(TMP_PREFIX)) continue;
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(join(dir, e.name), key);
+        else if (key.startsWith(p)) out.push(key);
+      }
+    };
+    await walk(join(this.root, "objects", ...dirParts), dirParts.join("/"));
+    return out.sort();
   }
 
   async close(): Promise<void> {

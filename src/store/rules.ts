@@ -305,3 +305,23 @@ export function checkArtifactRef(ref: unknown): ArtifactRef {
     "Give { name, hash, size, mediaType } as returned by the artifact store's put",
   );
 }
+
+/** Object keys: relative paths of portable segments, no `..`, no empty segments. */
+export const OBJECT_KEY_PATTERN = /^[A-Za-z0-9_=-][A-Za-z0-9._=-]*(\/[A-Za-z0-9_=-][A-Za-z0-9._=-]*)*$/;
+
+export function checkObjectKey(key: unknown, what = "object key"): string {
+  if (typeof key !== "string" || key.length > 1024 || !OBJECT_KEY_PATTERN.test(key)) {
+    throw invalid(
+      `${what} ${show(key)} is not a valid key`,
+      what,
+      "Use a relative path like `predictions/model/2026-11-21/000001.jsonl` (letters, digits, `._=-`, `/` between parts)",
+    );
+  }
+  return key;
+}
+
+/** Prefixes may be "" or end in a separator-free part; they are checked like keys when not empty. */
+export function checkObjectPrefix(prefix: unknown): string {
+  if (prefix === "") return "";
+  return checkObjectKey(typeof prefix === "string" ? prefix.replace(/\/$/, "") : prefix, "object prefix");
+}

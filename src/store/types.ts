@@ -148,5 +148,16 @@ export interface ArtifactStore {
   /** Reads bytes and checks their sha256 (NW_STORE_CORRUPT on mismatch, NW_STORE_NOT_FOUND if absent). */
   get(hash: string): Promise<Uint8Array>;
   has(hash: string): Promise<boolean>;
+
+  /**
+   * Named objects, for what is written under a chosen key rather than its hash: prediction-log
+   * segments, monitoring reports. Keys are relative slash-separated paths
+   * (`predictions/phishing/2026-11-21/000001.jsonl`); a put replaces the object atomically.
+   */
+  putObject(key: string, bytes: Uint8Array): Promise<void>;
+  /** NW_STORE_NOT_FOUND when absent. */
+  getObject(key: string): Promise<Uint8Array>;
+  /** Keys under `prefix` (a folder-like prefix, "" for all), sorted. */
+  listObjects(prefix: string): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -599,5 +599,28 @@ export function artifactStoreConformance(
       await store.put(bytes);
       expect((await store.get(hash)).byteLength).toBe(bytes.byteLength);
     });
+
+    it("named objects: put replaces, get returns, list filters by prefix in key order", async () => {
+      const enc = (t: string) => new TextEncoder().encode(t);
+      await store.putObject("predictions/phish/2026-11-21/000002.jsonl", enc("b"));
+      await store.putObject("predictions/phish/2026-11-21/000001.jsonl", enc("a"));
+      await store.putObject("predictions/phishing/2026-11-21/000001.jsonl", enc("c"));
+      await store.putObject("reports/drift.json", enc("{}"));
+      await store.putObject("predictions/phish/2026-11-21/000001.jsonl", enc("a2"));
+      expect(
+        new TextDecoder().decode(await store.getObject("predictions/phish/2026-11-21/000001.jsonl")),
+      ).toBe("a2");
+      expect(await store.listObjects("predictions/phish/")).toEqual([
+        "predictions/phish/2026-11-21/000001.jsonl",
+        "predictions/phish/2026-11-21/000002.jsonl",
+      ]);
+      expect(await store.listObjects("predictions/phish")).toHaveLength(3);
+      expect(await store.listObjects("")).toHaveLength(4);
+      expect(await store.listObjects("nothing/here/")).toEqual([]);
+      await expectCode(store.getObject("reports/none.json"), "NW_STORE_NOT_FOUND");
+      for (const bad of ["../escape", "/abs", "a//b", "a/../b", ""]) {
+        await expectCode(store.putObject(bad, enc("x")), "NW_STORE_INVALID_ARGUMENT");
+      }
+    });
   });
 }

@@ -38,7 +38,11 @@ describe("npx netwarden quickstart", () => {
       const { url, body } = parseCurl(curlLine);
       const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
       expect(res.status).toBe(200);
-      const answer = (await res.json()) as { model: string; version: number; predictions: { label: string }[] };
+      const answer = (await res.json()) as {
+        model: string;
+        version: number;
+        predictions: { label: string }[];
+      };
       expect(answer).toMatchObject({ model: "phishing", version: 1 });
       expect(answer.predictions[0].label).toBe("-1");
       expect(Object.keys(JSON.parse(body))).toHaveLength(30);

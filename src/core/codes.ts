@@ -79,6 +79,7 @@ export const CODES = {
     summary: "Training input is unusable (NaN labels, zero rows, mismatched lengths).",
   },
   NW_MODEL_FORMAT: { category: "model", summary: "A serialised model or bundle cannot be read." },
+  NW_MODEL_EXPORT: { category: "model", summary: "The model cannot be exported to the requested format." },
   NW_TRANSFORM_INVALID: { category: "model", summary: "A preprocessing step cannot be fitted or applied." },
 
   // --- evaluation gate ---
@@ -121,6 +122,65 @@ export const CODES = {
   },
   NW_SERVE_NOT_FOUND: { category: "serve", summary: "No such route.", http: 404 },
   NW_SERVE_PORT_IN_USE: { category: "usage", summary: "The port to listen on is taken." },
+  NW_SERVE_UNAUTHORIZED: {
+    category: "serve",
+    summary: "The route needs an API key and none, or an unknown one, was sent.",
+    http: 401,
+  },
+  NW_SERVE_FORBIDDEN: { category: "serve", summary: "The API key may not use this route.", http: 403 },
+  NW_SERVE_RATE_LIMITED: { category: "serve", summary: "Too many requests from this client.", http: 429 },
+  NW_SERVE_UNSUPPORTED_MEDIA_TYPE: {
+    category: "serve",
+    summary: "The request's Content-Type or Content-Encoding is not one the route reads.",
+    http: 415,
+  },
+  NW_SERVE_NOT_ACCEPTABLE: {
+    category: "serve",
+    summary: "The answer format asked for (Accept or ?format=) is not one the route writes.",
+    http: 406,
+  },
+  NW_SERVE_TOO_MANY_ROWS: {
+    category: "serve",
+    summary: "A CSV upload has more rows than allowed.",
+    http: 413,
+  },
+  NW_SERVE_NO_EXPLANATIONS: {
+    category: "serve",
+    summary: "Explanations were asked of a model family that has none.",
+  },
+  NW_SERVE_SHUTTING_DOWN: { category: "serve", summary: "The server is shutting down.", http: 503 },
+  NW_JOB_NOT_FOUND: { category: "store", summary: "No job has that id." },
+  NW_JOB_INVALID: {
+    category: "usage",
+    summary: "A job request names an unknown type or config, or has bad fields.",
+  },
+  NW_JOB_UNSUPPORTED: {
+    category: "usage",
+    summary: "The job type exists but this queue has no handler for it.",
+    http: 501,
+  },
+
+  // --- production backends: PostgreSQL, S3, Redis, MongoDB, MLflow ---
+  NW_BACKEND_CONFIG: {
+    category: "usage",
+    summary:
+      "A backend setting (DATABASE_URL, ARTIFACT_STORE, REDIS_URL, MLFLOW_TRACKING_URI, a data source) has the wrong form.",
+  },
+  NW_BACKEND_UNAVAILABLE: {
+    category: "network",
+    summary: "A backend service cannot be reached, or refused the connection or the credentials.",
+    http: 503,
+  },
+  NW_BACKEND_SCHEMA: {
+    category: "store",
+    summary: "The database was migrated by a newer netwarden, or a migration failed.",
+    http: 500,
+  },
+  NW_SOURCE_FAILED: {
+    category: "data",
+    summary: "A database or object-store data source cannot be read (query, table, collection, object).",
+  },
+  NW_MLFLOW_REJECTED: { category: "network", summary: "The MLflow server refused a mirrored run or model." },
 
   // --- anything else ---
   NW_INTERNAL: { category: "internal", summary: "An unexpected failure: a bug in netwarden." },

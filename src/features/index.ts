@@ -42,6 +42,7 @@ export {
   type PreprocessSpec,
   type SerializedPreprocessor,
 } from "./preprocessor.js";
+export * from "./resample/index.js";
 export {
   FittedRobustScaler,
   FittedStandardScaler,

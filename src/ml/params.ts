@@ -17,7 +17,7 @@ export interface ParamSpec {
   /** `min` / `max` themselves are not allowed. */
   exclusiveMin?: boolean;
   exclusiveMax?: boolean;
-  /** Allowed strings for `enum`. */
+  /** Allowed strings for `enum`; for `int` and `number`, named values accepted besides numbers. */
   values?: readonly string[];
   /** One line for humans. */
   doc: string;
@@ -79,6 +79,7 @@ export function describeParam(s: ParamSpec): string {
     else if (lo) what = `${noun} ${s.exclusiveMin ? ">" : "≥"} ${s.min}`;
     else if (hi) what = `${noun} ${s.exclusiveMax ? "<" : "≤"} ${s.max}`;
     else what = `${noun}`;
+    if (s.values?.length) what += ` or one of ${s.values.map((v) => `"${v}"`).join(", ")}`;
   }
   return s.nullable ? `${what} or null` : what;
 }
@@ -94,6 +95,7 @@ function checkValue(kind: string, name: string, s: ParamSpec, v: unknown): Param
       ok = typeof v === "string" && (s.values ?? []).includes(v);
       break;
     default: {
+      if (typeof v === "string" && s.values?.includes(v)) return v;
       ok = typeof v === "number" && Number.isFinite(v) && (s.type === "number" || Number.isInteger(v));
       if (ok) {
         const n = v as number;

@@ -16,7 +16,8 @@ function err(fn: () => unknown): NetwardenError {
 
 describe("registry", () => {
   it("lists kinds and their parameter specs", () => {
-    expect(learnerKinds()).toEqual(["gbdt", "logreg"]);
+    expect(learnerKinds()).toEqual(expect.arrayContaining(["gbdt", "knn", "logreg"]));
+    expect(learnerKinds()).toEqual([...learnerKinds()].sort());
     expect(paramSpecs("gbdt").n_estimators.default).toBe(100);
     expect(paramSpecs("logreg").C.default).toBe(1);
   });
@@ -37,7 +38,7 @@ describe("registry", () => {
   it("names the known kinds for an unknown one", () => {
     const e = err(() => createLearner("xgboost"));
     expect(e.code).toBe("NW_LEARNER_UNKNOWN");
-    expect(e.hint).toContain("gbdt, logreg");
+    expect(e.hint).toContain(learnerKinds().join(", "));
     expect(err(() => createLearner("gbtd")).hint).toContain("Did you mean `gbdt`?");
   });
 

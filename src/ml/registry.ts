@@ -1,7 +1,24 @@
 import { NetwardenError } from "../core/index.js";
+import {
+  ADABOOST_KIND,
+  ADABOOST_PARAMS,
+  AdaBoostLearner,
+  DECISION_TREE_KIND,
+  DECISION_TREE_PARAMS,
+  DecisionTreeLearner,
+  EXTRA_TREES_KIND,
+  EXTRA_TREES_PARAMS,
+  ForestLearner,
+  loadAdaBoost,
+  loadTreeModel,
+  RANDOM_FOREST_KIND,
+  RANDOM_FOREST_PARAMS,
+} from "./forest/index.js";
 import { GBDT_KIND, GbdtLearner, loadGbdt } from "./gbdt/gbdt.js";
 import { GBDT_PARAMS } from "./gbdt/params.js";
+import { KNN_KIND, KNN_PARAMS, KnnLearner, loadKnn } from "./knn/knn.js";
 import { LOGREG_KIND, LOGREG_PARAMS, LogisticLearner, loadLogistic } from "./linear/logistic.js";
+import { loadOnnxTreeModel, ONNX_TREE_KIND } from "./onnx/model.js";
 import { editDistance, type ParamSpecs } from "./params.js";
 import type { FittedModel, Learner, SerializedModel } from "./types.js";
 
@@ -26,6 +43,41 @@ const LEARNERS: Readonly<Record<string, LearnerEntry>> = {
     create: (p) => new LogisticLearner(p),
     load: loadLogistic,
   },
+  [KNN_KIND]: {
+    summary: "k-nearest neighbours (exact search), uniform or distance votes; expects scaled inputs.",
+    params: KNN_PARAMS,
+    create: (p) => new KnnLearner(p),
+    load: loadKnn,
+  },
+  [DECISION_TREE_KIND]: {
+    summary: "CART decision tree (Gini or entropy) on binned features; leaves hold class distributions.",
+    params: DECISION_TREE_PARAMS,
+    create: (p) => new DecisionTreeLearner(p),
+    load: loadTreeModel,
+  },
+  [RANDOM_FOREST_KIND]: {
+    summary: "Random forest: bootstrap samples, random features per split, out-of-bag score; multi-threaded.",
+    params: RANDOM_FOREST_PARAMS,
+    create: (p) => new ForestLearner(RANDOM_FOREST_KIND, p),
+    load: loadTreeModel,
+  },
+  [EXTRA_TREES_KIND]: {
+    summary: "Extremely randomised trees: random thresholds on random features; multi-threaded.",
+    params: EXTRA_TREES_PARAMS,
+    create: (p) => new ForestLearner(EXTRA_TREES_KIND, p),
+    load: loadTreeModel,
+  },
+  [ADABOOST_KIND]: {
+    summary: "AdaBoost (SAMME, multi-class) over shallow decision trees.",
+    params: ADABOOST_PARAMS,
+    create: (p) => new AdaBoostLearner(p),
+    load: loadAdaBoost,
+  },
+};
+
+/** Kinds that are loaded but never trained here (models imported from other tools). */
+const LOAD_ONLY: Readonly<Record<string, (json: SerializedModel) => FittedModel>> = {
+  [ONNX_TREE_KIND]: loadOnnxTreeModel,
 };
 
 /** Every model kind `createLearner` knows, in a stable order. */
@@ -76,7 +128,10 @@ export function loadModel(json: SerializedModel): FittedModel {
       "Use a netwarden version that wrote this model",
     );
   }
-  if (typeof json.kind !== "string" || !Object.hasOwn(LEARNERS, json.kind)) {
+  if (
+    typeof json.kind !== "string" ||
+    !(Object.hasOwn(LEARNERS, json.kind) || Object.hasOwn(LOAD_ONLY, json.kind))
+  ) {
     bad(`unknown kind ${JSON.stringify(json.kind)}`, `Known kinds: ${learnerKinds().join(", ")}`);
   }
   if (!Number.isInteger(json.nFeatures) || json.nFeatures < 1) bad("nFeatures is not a positive integer");
@@ -91,5 +146,6 @@ export function loadModel(json: SerializedModel): FittedModel {
   ) {
     bad("featureNames must be one string per feature");
   }
+  if (Object.hasOwn(LOAD_ONLY, json.kind)) return LOAD_ONLY[json.kind](json);
   return LEARNERS[json.kind].load(json);
 }

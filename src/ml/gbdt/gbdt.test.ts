@@ -7,6 +7,7 @@ import { loadModel } from "../registry.js";
 import { loadPhishing, loadUnswNumeric } from "../test-support/datasets.js";
 import type { Matrix } from "../types.js";
 import { GbdtLearner, type GbdtModel } from "./gbdt.js";
+import { featureBlocks } from "./hist.js";
 
 interface Trees {
   feature: number[];
@@ -261,6 +262,93 @@ describe("gbdt: options and reproducibility", () => {
     const recall = (m: GbdtModel) =>
       classificationReport(yy, m.predictProba(Xi), ["0", "1"]).perClass[1].recall;
     expect(recall(bal)).toBeGreaterThan(recall(plain) + 0.2);
+  });
+});
+
+describe("gbdt: threads", () => {
+  it("gives the same model bit for bit on 1, 2 and 3 threads", async () => {
+    const d = loadPhishing();
+    const rows = Int32Array.from({ length: 4000 }, (_, i) => i * 2);
+    const X = takeRows(d.X, rows);
+    const y = Int32Array.from(rows, (i) => d.y[i]);
+    const cases = [
+      { n_estimators: 8, subsample: 0.8, colsample_bytree: 0.7, seed: 3 },
+      { n_estimators: 4, grow_policy: "lossguide", max_leaves: 16, max_depth: 0, min_samples_leaf: 5 },
+    ];
+    for (const params of cases) {
+      const json = async (t: number) =>
+        JSON.stringify(
+          (await new GbdtLearner({ ...params, n_threads: t }).fit(X, y, { nClasses: 2 })).toJSON(),
+        );
+      const one = await json(1);
+      expect(await json(2)).toBe(one);
+      expect(await json(3)).toBe(one);
+    }
+  });
+
+  it("grows a multi-class round's trees side by side with the same result on any thread count", async () => {
+    const rng = new Rng(21);
+    const n = 5000;
+    const cols = Array.from({ length: 12 }, () => Float64Array.from({ length: n }, () => rng.normal()));
+    for (let i = 0; i < n; i += 7) cols[3][i] = Number.NaN;
+    const y = Int32Array.from({ length: n }, (_, i) =>
+      cols[0][i] + rng.normal() > 0.5 ? 2 : cols[1][i] > 0 ? 1 : 0,
+    );
+    const X = fromColumns(cols);
+    const valid = noise(300, 4);
+    const vX = fromColumns([
+      ...Array.from({ length: 4 }, () => new Float64Array(300)),
+      ...Array.from({ length: 8 }, () => Float64Array.from({ length: 300 }, () => rng.normal())),
+    ]);
+    const params = { n_estimators: 6, subsample: 0.7, colsample_bytree: 0.5, seed: 5 };
+    const json = async (t: number) =>
+      JSON.stringify(
+        (
+          await new GbdtLearner({ ...params, n_threads: t }).fit(X, y, {
+            nClasses: 3,
+            validation: { X: vX, y: Int32Array.from(valid.y, (v) => v + 1) },
+          })
+        ).toJSON(),
+      );
+    const one = await json(1);
+    expect(await json(2)).toBe(one);
+    expect(await json(3)).toBe(one);
+  });
+
+  it("splits wide data into feature blocks of at most 65,535 histogram slots", async () => {
+    // 300 continuous features × 255 bins need two blocks even on one thread; three threads
+    // need three. The model must not depend on the blocking.
+    const rng = new Rng(8);
+    const n = 400;
+    const cols = Array.from({ length: 300 }, () => Float64Array.from({ length: n }, () => rng.normal()));
+    const y = Int32Array.from({ length: n }, (_, i) => (cols[7][i] + cols[250][i] > 0 ? 1 : 0));
+    const X = fromColumns(cols);
+    const fitJson = async (t: number) =>
+      (
+        await new GbdtLearner({ n_estimators: 3, max_depth: 3, n_threads: t }).fit(X, y, { nClasses: 2 })
+      ).toJSON();
+    const one = await fitJson(1);
+    expect(await fitJson(3)).toEqual(one);
+    const f = (one.state as { trees: Trees }).trees.feature;
+    expect([7, 250]).toContain(f[0]);
+    const nBins = new Uint16Array(300).fill(255);
+    for (const t of [1, 3]) {
+      const blocks = featureBlocks(nBins, t);
+      expect(blocks.length - 1).toBeGreaterThanOrEqual(Math.max(2, t));
+      expect(blocks[blocks.length - 1]).toBe(300);
+      for (let b = 0; b + 1 < blocks.length; b++)
+        expect((blocks[b + 1] - blocks[b]) * 256).toBeLessThanOrEqual(65_535);
+    }
+  });
+
+  it("does not record the thread count in the model", async () => {
+    const m = await new GbdtLearner({ n_estimators: 1, n_threads: 2 }).fit(
+      fromRows([[0], [1], [2], [3]]),
+      Int32Array.of(0, 0, 1, 1),
+      { nClasses: 2 },
+    );
+    expect(m.toJSON().params).not.toHaveProperty("n_threads");
+    expect(new GbdtLearner({ n_threads: 2 }).params.n_threads).toBe(2);
   });
 });
 

@@ -1,13 +1,30 @@
 import { NetwardenError, Rng } from "../../core/index.js";
+import { type TreeScoring, treeShap } from "../explain/index.js";
 import { checkFitInput, checkPredictInput, rowWeights } from "../input.js";
+import { resolveThreads, sharedPool } from "../parallel/index.js";
 import { resolveParams } from "../params.js";
-import { applyBins, type BinnedMatrix, fitBins } from "../tree/binning.js";
+import { applyBins, fitBins } from "../tree/binning.js";
 import { EnsembleBuilder, TreeEnsemble } from "../tree/ensemble.js";
-import type { FitOptions, FittedModel, HistoryPoint, Learner, Matrix, SerializedModel } from "../types.js";
-import { binnedLeaf, HistGrower } from "./grower.js";
+import type {
+  Explanation,
+  FitOptions,
+  FittedModel,
+  HistoryPoint,
+  Learner,
+  Matrix,
+  SerializedModel,
+} from "../types.js";
+import { type GrowParams, HistGrower } from "./grower.js";
 import { GBDT_PARAMS, type GbdtParams } from "./params.js";
+import { type BoostShared, type ClassTree, growClassTreeWith, TREES_MODULE } from "./trees.js";
 
 export const GBDT_KIND = "gbdt";
+
+/** Below this many cells (rows × features) a fit stays on one thread: starting workers costs more. */
+const PARALLEL_MIN_CELLS = 50_000;
+
+/** Fits started in this process; names each fit's shared state for the workers' caches. */
+let fitCount = 0;
 
 /** Probabilities this close to 0 or 1 are clamped when turned into starting margins. */
 const PRIOR_EPS = 1e-12;
@@ -68,7 +85,12 @@ export class GbdtLearner implements Learner {
     const mapper = fitBins(X, p.max_bins, p.seed);
     const binned = applyBins(mapper, X);
     const vBinned = valid ? applyBins(mapper, valid.X) : null;
-    const grower = new HistGrower(binned, mapper, {
+    const threads = n * F < PARALLEL_MIN_CELLS ? 1 : resolveThreads(p.n_threads);
+    // Several trees per round (multi-class): the round's trees grow side by side, one per worker.
+    // One tree per round: the threads share each tree's histograms by blocks of features.
+    const treeParallel = threads > 1 && nOut > 1;
+    const shared = threads > 1;
+    const growParams: GrowParams = {
       maxDepth: p.max_depth ?? 0,
       maxLeaves: p.max_leaves ?? (p.grow_policy === "lossguide" ? 31 : 0),
       lossguide: p.grow_policy === "lossguide",
@@ -78,14 +100,31 @@ export class GbdtLearner implements Learner {
       alpha: p.reg_alpha,
       minSplitGain: p.min_split_gain,
       learningRate: p.learning_rate,
-    });
-
-    const margins = new Float64Array(n * nOut);
-    for (let i = 0; i < n; i++) margins.set(base, i * nOut);
-    const vMargins = valid ? new Float64Array(valid.X.nRows * nOut) : null;
-    if (vMargins) for (let i = 0; i < vMargins.length; i += nOut) vMargins.set(base, i);
-    const g = new Float64Array(n * nOut);
-    const h = new Float64Array(n * nOut);
+    };
+    const vn = valid ? valid.X.nRows : 0;
+    const sh: BoostShared = {
+      key: `${process.pid}:${++fitCount}`,
+      n,
+      nOutputs: nOut,
+      bins: treeParallel ? sharedCopy(binned.bins) : binned.bins,
+      nBins: mapper.nBins,
+      upper: mapper.upper,
+      grow: growParams,
+      gh: new Float64Array(buffer(2 * n * nOut * 8, shared)),
+      margins: new Float64Array(buffer(n * nOut * 8, treeParallel)),
+      sample: new Int32Array(buffer(n * 4, treeParallel)),
+      inSample: new Uint8Array(buffer(n, treeParallel)),
+      vBins: vBinned ? (treeParallel ? sharedCopy(vBinned.bins) : vBinned.bins) : null,
+      vn,
+      vMargins: valid ? new Float64Array(buffer(vn * nOut * 8, treeParallel)) : null,
+    };
+    for (let k = 0; k < nOut; k++) {
+      sh.margins.fill(base[k], k * n, (k + 1) * n);
+      sh.vMargins?.fill(base[k], k * vn, (k + 1) * vn);
+    }
+    const grower = treeParallel
+      ? null
+      : new HistGrower(binned, mapper, nOut, growParams, Math.min(threads, F), sh.gh);
 
     const rng = new Rng(p.seed);
     const allFeatures = identity(F);
@@ -93,50 +132,61 @@ export class GbdtLearner implements Learner {
     const nFeat = Math.max(1, Math.round(p.colsample_bytree * F));
     const rowPerm = nSample < n ? identity(n) : null;
     const featPerm = nFeat < F ? Int32Array.from(allFeatures) : null;
-    const inSample = nSample < n ? new Uint8Array(n) : null;
 
     const builder = new EnsembleBuilder(nOut);
     const trainLoss: HistoryPoint[] = [];
     const validLoss: HistoryPoint[] = [];
     let bestRound = 0;
     let bestLoss = Number.POSITIVE_INFINITY;
-    gradients(margins, y, w, nOut, g, h);
-    for (let round = 0; round < p.n_estimators; round++) {
-      let sample: Int32Array | null = null;
-      if (rowPerm && inSample) {
-        sample = partialShuffle(rowPerm, nSample, rng).slice().sort();
-        inSample.fill(0);
-        for (let i = 0; i < nSample; i++) inSample[sample[i]] = 1;
-      }
-      for (let k = 0; k < nOut; k++) {
-        const features = featPerm ? partialShuffle(featPerm, nFeat, rng).slice().sort() : allFeatures;
-        const gk = g.subarray(k * n, (k + 1) * n);
-        const hk = h.subarray(k * n, (k + 1) * n);
-        const nNodes = grower.grow(gk, hk, sample, features);
-        builder.add(grower.nodes, nNodes, k);
-        addTreeToMargins(grower, nNodes, margins, nOut, k, inSample, binned, mapper.nBins);
-        if (vMargins && vBinned) addBinnedTree(grower, vBinned, mapper.nBins, vMargins, nOut, k);
-      }
-      const loss = gradients(margins, y, w, nOut, g, h);
-      trainLoss.push({ step: round + 1, value: loss });
-      if (vMargins && valid) {
-        const vl = logLossOfMargins(vMargins, valid.y, nOut);
-        validLoss.push({ step: round + 1, value: vl });
-        if (vl < bestLoss) {
-          bestLoss = vl;
-          bestRound = round;
-        } else if (p.early_stopping_rounds !== null && round - bestRound >= p.early_stopping_rounds) {
-          break;
+    const workers = grower ? await grower.startWorkers() : [];
+    let failure: unknown = null;
+    try {
+      gradients(sh.margins, y, w, nOut, sh.gh);
+      for (let round = 0; round < p.n_estimators; round++) {
+        let sampleLen = 0;
+        if (rowPerm) {
+          sh.sample.set(partialShuffle(rowPerm, nSample, rng).slice().sort());
+          sampleLen = nSample;
+          sh.inSample.fill(0);
+          for (let i = 0; i < nSample; i++) sh.inSample[sh.sample[i]] = 1;
         }
+        const features: Int32Array[] = [];
+        for (let k = 0; k < nOut; k++) {
+          features.push(featPerm ? partialShuffle(featPerm, nFeat, rng).slice().sort() : allFeatures);
+        }
+        const trees = grower
+          ? features.map((f, k) => growClassTreeWith(grower, sh, k, f, sampleLen))
+          : await growRound(sh, features, sampleLen, threads);
+        for (const t of trees) builder.add(t.nodes, t.nNodes, t.k);
+        const loss = gradients(sh.margins, y, w, nOut, sh.gh);
+        trainLoss.push({ step: round + 1, value: loss });
+        if (sh.vMargins && valid) {
+          const vl = logLossOfMargins(sh.vMargins, valid.y, nOut);
+          validLoss.push({ step: round + 1, value: vl });
+          if (vl < bestLoss) {
+            bestLoss = vl;
+            bestRound = round;
+          } else if (p.early_stopping_rounds !== null && round - bestRound >= p.early_stopping_rounds) {
+            break;
+          }
+        }
+        options.progress?.tick(1, `round ${round + 1}/${p.n_estimators}`);
       }
-      options.progress?.tick(1, `round ${round + 1}/${p.n_estimators}`);
+    } catch (e) {
+      failure = e;
+    } finally {
+      grower?.stopWorkers();
     }
+    // A worker's own error says more than the leader's "a worker thread failed".
+    for (const r of await Promise.allSettled(workers)) if (r.status === "rejected") throw r.reason;
+    if (failure) throw failure;
     const stopped = p.early_stopping_rounds !== null;
     const nRounds = stopped ? bestRound + 1 : trainLoss.length;
     const history: Record<string, HistoryPoint[]> = { train_logloss: trainLoss };
     if (valid) history.valid_logloss = validLoss;
+    const { n_threads: _, ...modelParams } = p;
     return new GbdtModel({
-      params: { ...p },
+      params: modelParams,
       nFeatures: F,
       nClasses: K,
       featureNames: options.featureNames ? [...options.featureNames] : undefined,
@@ -216,6 +266,20 @@ export class GbdtModel implements FittedModel {
       out[i] = best;
     }
     return out;
+  }
+
+  /** Exact TreeSHAP contributions to the margins (log-odds for binary, per-class margins otherwise). */
+  explain(X: Matrix): Explanation {
+    checkPredictInput(GBDT_KIND, X, this.nFeatures);
+    return treeShap(this.ensemble, X, this.init.baseScore);
+  }
+
+  treeScoring(): TreeScoring {
+    return {
+      ensemble: this.ensemble,
+      base: this.init.baseScore,
+      link: this.nClasses === 2 ? "logistic" : "softmax",
+    };
   }
 
   /** Total split gain per feature, normalised to sum to 1 (all zeros when no tree split). */
@@ -313,16 +377,16 @@ function startingMargins(y: Int32Array, w: Float64Array, K: number, baseScore: n
 }
 
 /**
- * Fills g and h (class-major: g[k * n + i]) for the current margins and returns the weighted
- * mean log-loss of those margins.
+ * Fills the gradient pairs (class-major, interleaved: gh[k * 2n + 2i] = g, gh[k * 2n + 2i + 1] = h)
+ * for the current margins (class-major: margins[k * n + i]) and returns the weighted mean
+ * log-loss of those margins.
  */
 function gradients(
   margins: Float64Array,
   y: Int32Array,
   w: Float64Array,
   nOut: number,
-  g: Float64Array,
-  h: Float64Array,
+  gh: Float64Array,
 ): number {
   const n = y.length;
   let loss = 0;
@@ -335,8 +399,8 @@ function gradients(
       const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
       const t = y[i];
       const wi = w[i];
-      g[i] = (p - t) * wi;
-      h[i] = Math.max(p * (1 - p), 1e-16) * wi;
+      gh[2 * i] = (p - t) * wi;
+      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
       const hinge = Math.max(t === 1 ? -z : z, 0);
       loss += wi * (hinge + Math.log1p(e));
       wsum += wi;
@@ -344,26 +408,27 @@ function gradients(
     return loss / wsum;
   }
   const ex = new Float64Array(nOut);
+  const stride = 2 * n;
   for (let i = 0; i < n; i++) {
-    const o = i * nOut;
-    let max = margins[o];
-    for (let k = 1; k < nOut; k++) if (margins[o + k] > max) max = margins[o + k];
+    let max = margins[i];
+    for (let k = 1; k < nOut; k++) if (margins[k * n + i] > max) max = margins[k * n + i];
     let sum = 0;
-    for (let k = 0; k < nOut; k++) sum += ex[k] = Math.exp(margins[o + k] - max);
+    for (let k = 0; k < nOut; k++) sum += ex[k] = Math.exp(margins[k * n + i] - max);
     const wi = w[i];
     const t = y[i];
     for (let k = 0; k < nOut; k++) {
       const p = ex[k] / sum;
-      g[k * n + i] = (p - (k === t ? 1 : 0)) * wi;
-      h[k * n + i] = Math.max(p * (1 - p), 1e-16) * wi;
+      const q = k * stride + 2 * i;
+      gh[q] = (p - (k === t ? 1 : 0)) * wi;
+      gh[q + 1] = Math.max(p * (1 - p), 1e-16) * wi;
     }
-    loss += wi * (Math.log(sum) + max - margins[o + t]);
+    loss += wi * (Math.log(sum) + max - margins[t * n + i]);
     wsum += wi;
   }
   return loss / wsum;
 }
 
-/** Unweighted mean log-loss of margins. */
+/** Unweighted mean log-loss of class-major margins. */
 function logLossOfMargins(margins: Float64Array, y: Int32Array, nOut: number): number {
   const n = y.length;
   let loss = 0;
@@ -372,12 +437,11 @@ function logLossOfMargins(margins: Float64Array, y: Int32Array, nOut: number): n
     return loss / n;
   }
   for (let i = 0; i < n; i++) {
-    const o = i * nOut;
-    let max = margins[o];
-    for (let k = 1; k < nOut; k++) if (margins[o + k] > max) max = margins[o + k];
+    let max = margins[i];
+    for (let k = 1; k < nOut; k++) if (margins[k * n + i] > max) max = margins[k * n + i];
     let sum = 0;
-    for (let k = 0; k < nOut; k++) sum += Math.exp(margins[o + k] - max);
-    loss += Math.log(sum) + max - margins[o + y[i]];
+    for (let k = 0; k < nOut; k++) sum += Math.exp(margins[k * n + i] - max);
+    loss += Math.log(sum) + max - margins[y[i] * n + i];
   }
   return loss / n;
 }
@@ -431,45 +495,37 @@ function partialShuffle(a: Int32Array, m: number, rng: Rng): Int32Array {
   return a.subarray(0, m);
 }
 
-/** Adds the last grown tree's leaf values to the training margins of output k. */
-function addTreeToMargins(
-  grower: HistGrower,
-  nNodes: number,
-  margins: Float64Array,
-  nOut: number,
-  k: number,
-  inSample: Uint8Array | null,
-  binned: BinnedMatrix,
-  nBins: Uint16Array,
-): void {
-  const { feature, value } = grower.nodes;
-  const idx = grower.rowIndex;
-  // Rows of the sample already sit in their leaf's range; only the others need a walk.
-  for (let node = 0; node < nNodes; node++) {
-    if (feature[node] >= 0) continue;
-    const v = value[node];
-    for (let i = grower.nodeStart[node]; i < grower.nodeEnd[node]; i++) margins[idx[i] * nOut + k] += v;
-  }
-  if (inSample) {
-    for (let r = 0; r < binned.nRows; r++) {
-      if (inSample[r]) continue;
-      const leaf = binnedLeaf(grower.nodes, grower.binThreshold, nBins, binned.bins, binned.nRows, r);
-      margins[r * nOut + k] += value[leaf];
-    }
-  }
+function buffer(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
-function addBinnedTree(
-  grower: HistGrower,
-  binned: BinnedMatrix,
-  nBins: Uint16Array,
-  margins: Float64Array,
-  nOut: number,
-  k: number,
-): void {
-  const value = grower.nodes.value;
-  for (let r = 0; r < binned.nRows; r++) {
-    const leaf = binnedLeaf(grower.nodes, grower.binThreshold, nBins, binned.bins, binned.nRows, r);
-    margins[r * nOut + k] += value[leaf];
-  }
+function sharedCopy(a: Uint8Array): Uint8Array {
+  const b = new Uint8Array(new SharedArrayBuffer(a.length));
+  b.set(a);
+  return b;
+}
+
+/** Grows the round's class trees on `threads` workers, one tree per call; results in class order. */
+async function growRound(
+  sh: BoostShared,
+  features: Int32Array[],
+  sampleLen: number,
+  threads: number,
+): Promise<ClassTree[]> {
+  const pool = sharedPool();
+  const out: ClassTree[] = new Array(features.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < features.length) {
+      const k = next++;
+      out[k] = await pool.call<ClassTree>(TREES_MODULE, "growClassTree", {
+        shared: sh,
+        k,
+        features: features[k],
+        sampleLen,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(threads, features.length) }, lane));
+  return out;
 }

@@ -1,5 +1,26 @@
+import { sharedPool, TeamLeader, teamControl } from "../parallel/index.js";
 import type { BinMapper, BinnedMatrix } from "../tree/binning.js";
 import { allocNodes, type TreeNodes } from "../tree/ensemble.js";
+import {
+  ARG_ENTRIES,
+  ARG_GH_OFFSET,
+  ARG_NEW_TREE,
+  BATCH_INTS,
+  CMD_BATCH,
+  featureBlocks,
+  HIST_MODULE,
+  type HistEngine,
+  type HistShared,
+  MAX_BATCH,
+  OP_BUILD,
+  OP_FIND,
+  OP_KEEP,
+  OP_RELEASE,
+  OP_RELEASE_PARENT,
+  OP_SUBTRACT,
+  RESULT_SLOTS,
+  threadEngines,
+} from "./hist.js";
 
 export interface GrowParams {
   /** 0 = unlimited. */
@@ -17,162 +38,232 @@ export interface GrowParams {
   learningRate: number;
 }
 
-/** Splits gaining less than this are noise (XGBoost's kRtEps). */
-const MIN_GAIN = 1e-6;
-
-/** Histogram slot: (sum of gradients, sum of hessians, row count). */
-const SLOT = 3;
+/** Memory all kept histograms of a tree may take before children are built without subtraction. */
+const HIST_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
- * Grows one regression tree on gradient statistics over binned features, XGBoost-hist style:
- * per-node histograms (gradient, hessian, count per bin), the smaller child built from its rows
- * and the larger obtained by subtracting it from the parent, missing values in their own bin with
- * a learned default direction. One grower serves all the trees of a fit and reuses its buffers.
+ * Grows regression trees on gradient statistics over binned features, XGBoost-hist style:
+ * per-node histograms of (gradient, hessian) per bin, the smaller child built from its rows and
+ * the larger one obtained by subtracting it from the parent, missing values in their own bin with
+ * a learned default direction. All children of a tree level are handled in one batch, which the
+ * threads of a team share by blocks of features (see HistShared). One grower serves all the
+ * trees of a fit and reuses its buffers.
  */
 export class HistGrower {
-  /** Rows of the tree's sample, grouped so every node owns the range [nodeStart, nodeEnd). */
-  readonly rowIndex: Int32Array;
+  readonly shared: HistShared;
   nodeStart = new Int32Array(64);
   nodeEnd = new Int32Array(64);
   /** The last grown tree; `threshold` holds raw values, `binThreshold` the bin index. */
   nodes: TreeNodes = allocNodes(64);
   binThreshold = new Int32Array(64);
 
-  private readonly n: number;
-  private readonly bins: Uint8Array;
-  private readonly nBins: Uint16Array;
+  private readonly engines: HistEngine[];
+  private readonly team: TeamLeader | null;
   private readonly upper: readonly Float64Array[];
-  /** Histogram slot offset of each feature; feature f's missing bin is at offset[f] + nBins[f]. */
-  private readonly offset: Int32Array;
-  private readonly histLen: number;
-  private readonly pool: Float64Array[] = [];
   private readonly tmp: Int32Array;
-  private readonly og: Float64Array;
-  private readonly oh: Float64Array;
-  /** Row-major copy of the bins (rowBins[i * F + f]) for row-wise histogram building. */
-  private readonly rowBins: Uint8Array;
-  private readonly nFeatures: number;
-  private readonly slotOf: Int32Array;
+  private readonly maxLive: number;
+  private readonly nBlocks: number;
+  private ne = 0;
+  private newTree = false;
+  private ghOffset = 0;
+  private live = 0;
+  private releases: number[] = [];
 
   // Per-node growth state (indexed by node id).
   private sumG = new Float64Array(64);
   private sumH = new Float64Array(64);
-  private count = new Float64Array(64);
   private depth = new Int32Array(64);
-  private hists: (Float64Array | null)[] = [];
-  // Best split of each pending node.
+  private hasHist = new Uint8Array(64);
+  private found = new Uint8Array(64);
   private bestGain = new Float64Array(64);
   private bestFeature = new Int32Array(64);
   private bestBin = new Int32Array(64);
   private bestDefaultLeft = new Uint8Array(64);
   private bestLG = new Float64Array(64);
   private bestLH = new Float64Array(64);
-  private bestLC = new Float64Array(64);
   private cap = 64;
 
+  /**
+   * `threads` > 1 puts the shared arrays in shared memory; call `startWorkers()` before growing
+   * and `stopWorkers()` after.
+   */
   constructor(
     binned: BinnedMatrix,
     mapper: BinMapper,
+    nOutputs: number,
     private readonly p: GrowParams,
+    readonly threads: number,
+    /** Gradient pairs to read (class-major, see HistShared.gh); allocated here when not given. */
+    gh?: Float64Array,
   ) {
-    this.n = binned.nRows;
-    this.bins = binned.bins;
-    this.nBins = mapper.nBins;
-    this.upper = mapper.upper;
+    const n = binned.nRows;
     const F = mapper.nFeatures;
-    this.offset = new Int32Array(F + 1);
-    for (let f = 0; f < F; f++) this.offset[f + 1] = this.offset[f] + mapper.nBins[f] + 1;
-    this.histLen = this.offset[F] * SLOT;
-    this.rowIndex = new Int32Array(this.n);
-    this.tmp = new Int32Array(this.n);
-    this.og = new Float64Array(this.n);
-    this.oh = new Float64Array(this.n);
-    this.nFeatures = F;
-    this.slotOf = new Int32Array(F);
-    this.rowBins = new Uint8Array(this.n * F);
-    for (let f = 0; f < F; f++) {
-      const col = f * this.n;
-      for (let i = 0; i < this.n; i++) this.rowBins[i * F + f] = this.bins[col + i];
+    const shared = threads > 1;
+    const f64 = (len: number) => new Float64Array(buffer(len * 8, shared));
+    const i32 = (len: number) => new Int32Array(buffer(len * 4, shared));
+    const blocks = featureBlocks(mapper.nBins, threads);
+    this.nBlocks = blocks.length - 1;
+    let bins = binned.bins;
+    if (shared && !(bins.buffer instanceof SharedArrayBuffer)) {
+      bins = new Uint8Array(buffer(bins.length, true));
+      bins.set(binned.bins);
     }
+    const nBins = new Uint16Array(buffer(F * 2, shared));
+    nBins.set(mapper.nBins);
+    this.shared = {
+      n,
+      nFeatures: F,
+      bins,
+      nBins,
+      gh: gh ?? f64(2 * n * nOutputs),
+      rowIndex: i32(n),
+      active: new Uint8Array(buffer(F, shared)),
+      batch: i32(MAX_BATCH * BATCH_INTS),
+      sums: f64(MAX_BATCH * 2),
+      results: f64(this.nBlocks * MAX_BATCH * RESULT_SLOTS),
+      ctrl: shared ? teamControl() : new Int32Array(16),
+      blocks,
+      threads,
+      split: {
+        lambda: p.lambda,
+        alpha: p.alpha,
+        minChildWeight: p.minChildWeight,
+        minSamplesLeaf: p.minSamplesLeaf,
+        minSplitGain: p.minSplitGain,
+      },
+    };
+    this.upper = mapper.upper;
+    this.tmp = new Int32Array(n);
+    this.engines = threadEngines(this.shared, 0);
+    this.team = shared ? new TeamLeader(this.shared.ctrl, threads - 1) : null;
+    let slots = 0;
+    for (let f = 0; f < F; f++) slots += mapper.nBins[f] + 1;
+    const histBytes = slots * (p.minSamplesLeaf > 1 ? 3 : 2) * 8;
+    this.maxLive = Math.max(2, Math.floor(HIST_BUDGET_BYTES / histBytes));
+  }
+
+  /** Rows of the last tree's sample, grouped so every node owns [nodeStart, nodeEnd). */
+  get rowIndex(): Int32Array {
+    return this.shared.rowIndex;
   }
 
   /**
-   * Grows a tree for gradients `g` and hessians `h` (one per row of the binned matrix) over the
-   * rows in `sample` (sorted; null = all rows) and the features in `features`. Returns the number
-   * of nodes; the tree is in `nodes` until the next call.
+   * Starts the other threads of the team and waits until they run. The returned promises settle
+   * when they leave (after `stopWorkers`) or fail.
    */
-  grow(g: Float64Array, h: Float64Array, sample: Int32Array | null, features: Int32Array): number {
+  async startWorkers(): Promise<Promise<void>[]> {
+    const out: Promise<void>[] = [];
+    for (let t = 1; t < this.threads; t++) {
+      out.push(
+        sharedPool().call<void>(HIST_MODULE, "histWorkerLoop", {
+          shared: this.shared,
+          thread: t,
+          team: this.shared.ctrl,
+        }),
+      );
+    }
+    if (this.team) {
+      try {
+        await this.team.joined(out);
+      } catch (e) {
+        this.team.exit();
+        await Promise.allSettled(out);
+        throw e;
+      }
+    }
+    return out;
+  }
+
+  stopWorkers(): void {
+    this.team?.exit();
+  }
+
+  /**
+   * Grows a tree for the gradient pairs of output `k` in `shared.gh`, over the rows in `sample`
+   * (sorted; null = all rows) and the features in `features`. Returns the number of nodes; the
+   * tree is in `nodes` until the next call.
+   */
+  grow(k: number, sample: Int32Array | null, features: Int32Array): number {
     const p = this.p;
-    const idx = this.rowIndex;
+    const sh = this.shared;
+    const idx = sh.rowIndex;
     let m: number;
     if (sample) {
       idx.set(sample);
       m = sample.length;
     } else {
-      m = this.n;
+      m = sh.n;
       for (let i = 0; i < m; i++) idx[i] = i;
     }
+    sh.active.fill(0);
+    for (let j = 0; j < features.length; j++) sh.active[features[j]] = 1;
+    this.ghOffset = k * 2 * sh.n;
+    const gh = sh.gh;
+    const o = this.ghOffset;
     let G = 0;
     let H = 0;
     for (let i = 0; i < m; i++) {
-      const r = idx[i];
-      G += g[r];
-      H += h[r];
+      const r = o + 2 * idx[i];
+      G += gh[r];
+      H += gh[r + 1];
     }
+    this.newTree = true;
+    this.live = 0;
+    this.releases = [];
+    this.ne = 0;
     let nNodes = 1;
-    this.initNode(0, 0, m, G, H, m, 0);
-    const pending: number[] = [];
+    this.initNode(0, 0, m, G, H, 0);
+    let pending: number[] = [];
     if (this.splittable(0)) {
-      const hist = this.takeHist();
-      this.buildHist(hist, 0, g, h, features);
-      this.hists[0] = hist;
-      if (this.findBest(0, hist, features)) pending.push(0);
-      else this.releaseHist(0);
+      this.add(0, OP_BUILD | OP_FIND | this.keepFlag(), -1, -1);
+      this.flush();
+      if (this.found[0]) pending.push(0);
     }
     let leaves = 1;
-    let head = 0;
-    while (head < pending.length && (p.maxLeaves === 0 || leaves < p.maxLeaves)) {
-      let pick = head;
-      if (p.lossguide) {
+    const limit = p.maxLeaves;
+    if (p.lossguide) {
+      let head = 0;
+      while (head < pending.length && (limit === 0 || leaves < limit)) {
+        let pick = head;
         for (let j = head + 1; j < pending.length; j++) {
           if (this.bestGain[pending[j]] > this.bestGain[pending[pick]]) pick = j;
         }
-        const t = pending[pick];
+        const node = pending[pick];
         pending[pick] = pending[head];
-        pending[head] = t;
+        pending[head++] = node;
+        const l = nNodes;
+        nNodes += 2;
+        this.ensureCap(nNodes);
+        this.split(node, l, l + 1);
+        leaves++;
+        this.planChildren(node, l, l + 1);
+        this.flush();
+        if (this.found[l]) pending.push(l);
+        if (this.found[l + 1]) pending.push(l + 1);
       }
-      const node = pending[head++];
-      const l = nNodes;
-      const r = nNodes + 1;
-      nNodes += 2;
-      this.ensureCap(nNodes);
-      this.split(node, l, r);
-      leaves++;
-
-      const parentHist = this.hists[node] as Float64Array;
-      this.hists[node] = null;
-      const lCan = this.splittable(l);
-      const rCan = this.splittable(r);
-      if (lCan || rCan) {
-        const small = this.count[l] <= this.count[r] ? l : r;
-        const large = small === l ? r : l;
-        const smallHist = this.takeHist();
-        this.buildHist(smallHist, small, g, h, features);
-        // The parent's buffer becomes the larger child's histogram.
-        for (let k = 0; k < this.histLen; k++) parentHist[k] -= smallHist[k];
-        this.hists[small] = smallHist;
-        this.hists[large] = parentHist;
-        for (const c of [l, r]) {
-          if ((c === l ? lCan : rCan) && this.findBest(c, this.hists[c] as Float64Array, features))
-            pending.push(c);
-          else this.releaseHist(c);
+    } else {
+      while (pending.length > 0 && (limit === 0 || leaves < limit)) {
+        const next: number[] = [];
+        const parents: number[] = [];
+        for (const node of pending) {
+          if (limit !== 0 && leaves >= limit) break;
+          const l = nNodes;
+          nNodes += 2;
+          this.ensureCap(nNodes);
+          this.split(node, l, l + 1);
+          leaves++;
+          if (this.ne + 3 > MAX_BATCH) this.flush();
+          this.planChildren(node, l, l + 1);
+          parents.push(l);
         }
-      } else {
-        this.pool.push(parentHist);
+        this.flush();
+        for (const l of parents) {
+          if (this.found[l]) next.push(l);
+          if (this.found[l + 1]) next.push(l + 1);
+        }
+        pending = next;
       }
     }
-    for (let j = head; j < pending.length; j++) this.releaseHist(pending[j]);
-
     const nd = this.nodes;
     for (let i = 0; i < nNodes; i++) {
       if (nd.feature[i] < 0)
@@ -182,22 +273,118 @@ export class HistGrower {
     return nNodes;
   }
 
-  private initNode(
-    i: number,
-    start: number,
-    end: number,
-    G: number,
-    H: number,
-    C: number,
-    depth: number,
-  ): void {
+  private keepFlag(): number {
+    if (this.live >= this.maxLive) return 0;
+    this.live++;
+    return OP_KEEP;
+  }
+
+  /** Entries for the children of a node just split (see the OP_ flags). */
+  private planChildren(node: number, l: number, r: number): void {
+    const lCan = this.splittable(l);
+    const rCan = this.splittable(r);
+    const parentHist = this.hasHist[node] === 1;
+    if (parentHist) this.live--;
+    if (!lCan && !rCan) {
+      if (parentHist) this.add(node, OP_RELEASE, -1, -1);
+      return;
+    }
+    const size = (c: number) => this.nodeEnd[c] - this.nodeStart[c];
+    const small = size(l) <= size(r) ? l : r;
+    const large = small === l ? r : l;
+    const sCan = small === l ? lCan : rCan;
+    const gCan = small === l ? rCan : lCan;
+    if (parentHist && gCan) {
+      this.add(small, OP_BUILD | (sCan ? OP_FIND | this.keepFlag() : 0), -1, -1);
+      this.add(large, OP_SUBTRACT | OP_FIND | this.keepFlag(), node, small);
+    } else {
+      // Without the parent's histogram (or with nothing to subtract for), build what is needed.
+      const rp = parentHist ? OP_RELEASE_PARENT : 0;
+      if (lCan) this.add(l, OP_BUILD | OP_FIND | this.keepFlag() | rp, node, -1);
+      if (rCan) this.add(r, OP_BUILD | OP_FIND | this.keepFlag() | (lCan ? 0 : rp), node, -1);
+    }
+  }
+
+  private add(node: number, flags: number, parent: number, sibling: number): void {
+    if (flags & OP_FIND) this.found[node] = 0;
+    if (flags & OP_KEEP) this.hasHist[node] = 1;
+    if (flags & (OP_RELEASE | OP_RELEASE_PARENT)) this.hasHist[flags & OP_RELEASE ? node : parent] = 0;
+    if (flags & OP_SUBTRACT) this.hasHist[parent] = 0;
+    const b = this.ne * BATCH_INTS;
+    const batch = this.shared.batch;
+    batch[b] = node;
+    batch[b + 1] = this.nodeStart[node];
+    batch[b + 2] = this.nodeEnd[node];
+    batch[b + 3] = flags;
+    batch[b + 4] = parent;
+    batch[b + 5] = sibling;
+    this.shared.sums[2 * this.ne] = this.sumG[node];
+    this.shared.sums[2 * this.ne + 1] = this.sumH[node];
+    this.ne++;
+  }
+
+  /** Runs the queued entries on every thread and records each node's best split. */
+  private flush(): void {
+    while (this.releases.length > 0 && this.ne < MAX_BATCH) {
+      this.add(this.releases.pop() as number, OP_RELEASE, -1, -1);
+    }
+    const ne = this.ne;
+    if (ne === 0) return;
+    const sh = this.shared;
+    const ctrl = sh.ctrl;
+    ctrl[ARG_ENTRIES] = ne;
+    ctrl[ARG_GH_OFFSET] = this.ghOffset;
+    ctrl[ARG_NEW_TREE] = this.newTree ? 1 : 0;
+    this.newTree = false;
+    const engines = this.engines;
+    if (this.team) {
+      this.team.run(CMD_BATCH, () => {
+        for (const e of engines) e.process();
+      });
+    } else {
+      for (const e of engines) e.process();
+    }
+    const res = sh.results;
+    const batch = sh.batch;
+    for (let e = 0; e < ne; e++) {
+      const flags = batch[e * BATCH_INTS + 3];
+      if (!(flags & OP_FIND)) continue;
+      const node = batch[e * BATCH_INTS];
+      let best = -1;
+      let at = -1;
+      for (let b = 0; b < this.nBlocks; b++) {
+        const o = (b * MAX_BATCH + e) * RESULT_SLOTS;
+        if (res[o + 1] >= 0 && res[o] > best) {
+          best = res[o];
+          at = o;
+        }
+      }
+      if (at < 0) {
+        if (flags & OP_KEEP) {
+          this.releases.push(node);
+          this.live--;
+        }
+        continue;
+      }
+      this.found[node] = 1;
+      this.bestGain[node] = best;
+      this.bestFeature[node] = res[at + 1];
+      this.bestBin[node] = res[at + 2];
+      this.bestDefaultLeft[node] = res[at + 3];
+      this.bestLG[node] = res[at + 4];
+      this.bestLH[node] = res[at + 5];
+    }
+    this.ne = 0;
+  }
+
+  private initNode(i: number, start: number, end: number, G: number, H: number, depth: number): void {
     this.nodeStart[i] = start;
     this.nodeEnd[i] = end;
     this.sumG[i] = G;
     this.sumH[i] = H;
-    this.count[i] = C;
     this.depth[i] = depth;
-    this.hists[i] = null;
+    this.hasHist[i] = 0;
+    this.found[i] = 0;
     const nd = this.nodes;
     nd.feature[i] = -1;
     nd.threshold[i] = 0;
@@ -213,7 +400,7 @@ export class HistGrower {
     const p = this.p;
     return (
       (p.maxDepth === 0 || this.depth[i] < p.maxDepth) &&
-      this.count[i] >= 2 * p.minSamplesLeaf &&
+      this.nodeEnd[i] - this.nodeStart[i] >= 2 * p.minSamplesLeaf &&
       this.sumH[i] >= 2 * p.minChildWeight
     );
   }
@@ -232,11 +419,13 @@ export class HistGrower {
     nd.gain[node] = this.bestGain[node];
     this.binThreshold[node] = bin;
 
-    const idx = this.rowIndex;
+    const sh = this.shared;
+    const idx = sh.rowIndex;
     const tmp = this.tmp;
-    const col = f * this.n;
-    const bins = this.bins;
-    const missing = dl === 1 ? this.nBins[f] : -1;
+    const n = sh.n;
+    const col = f * n;
+    const bins = sh.bins;
+    const missing = dl === 1 ? sh.nBins[f] : -1;
     const start = this.nodeStart[node];
     const end = this.nodeEnd[node];
     let w = start;
@@ -251,171 +440,8 @@ export class HistGrower {
     const d = this.depth[node] + 1;
     const LG = this.bestLG[node];
     const LH = this.bestLH[node];
-    const LC = this.bestLC[node];
-    this.initNode(l, start, w, LG, LH, LC, d);
-    this.initNode(r, w, end, this.sumG[node] - LG, this.sumH[node] - LH, this.count[node] - LC, d);
-  }
-
-  private buildHist(
-    hist: Float64Array,
-    node: number,
-    g: Float64Array,
-    h: Float64Array,
-    features: Int32Array,
-  ): void {
-    hist.fill(0);
-    const idx = this.rowIndex;
-    const start = this.nodeStart[node];
-    const m = this.nodeEnd[node] - start;
-    const og = this.og;
-    const oh = this.oh;
-    // Gather the node's gradients once so the per-feature loops read them sequentially.
-    for (let i = 0; i < m; i++) {
-      const r = idx[start + i];
-      og[i] = g[r];
-      oh[i] = h[r];
-    }
-    // Row-wise: consecutive updates land on different features' slots, so they do not wait on
-    // each other (column-wise, a feature with few bins hits the same slot again and again).
-    const rb = this.rowBins;
-    const F = this.nFeatures;
-    const nf = features.length;
-    const slot = this.slotOf;
-    for (let j = 0; j < nf; j++) slot[j] = this.offset[features[j]] * SLOT;
-    if (nf === F) {
-      for (let i = 0; i < m; i++) {
-        const o = idx[start + i] * F;
-        const gi = og[i];
-        const hi = oh[i];
-        for (let f = 0; f < F; f++) {
-          const k = slot[f] + rb[o + f] * SLOT;
-          hist[k] += gi;
-          hist[k + 1] += hi;
-          hist[k + 2] += 1;
-        }
-      }
-    } else {
-      for (let i = 0; i < m; i++) {
-        const o = idx[start + i] * F;
-        const gi = og[i];
-        const hi = oh[i];
-        for (let j = 0; j < nf; j++) {
-          const k = slot[j] + rb[o + features[j]] * SLOT;
-          hist[k] += gi;
-          hist[k + 1] += hi;
-          hist[k + 2] += 1;
-        }
-      }
-    }
-  }
-
-  /** Finds the node's best split; false when no split clears the gain and size limits. */
-  private findBest(node: number, hist: Float64Array, features: Int32Array): boolean {
-    const p = this.p;
-    const lambda = p.lambda;
-    const alpha = p.alpha;
-    const minS = p.minSamplesLeaf;
-    const mcw = p.minChildWeight;
-    const G = this.sumG[node];
-    const H = this.sumH[node];
-    const C = this.count[node];
-    const parent = score(G, H, lambda, alpha);
-    let best = Math.max(p.minSplitGain, MIN_GAIN);
-    let bf = -1;
-    let bb = 0;
-    let bdl = 0;
-    let bLG = 0;
-    let bLH = 0;
-    let bLC = 0;
-    for (let j = 0; j < features.length; j++) {
-      const f = features[j];
-      const nb = this.nBins[f];
-      const base = this.offset[f] * SLOT;
-      const mi = base + nb * SLOT;
-      const mg = hist[mi];
-      const mh = hist[mi + 1];
-      const mc = hist[mi + 2];
-      if (nb < 2 && mc === 0) continue;
-      let gl = 0;
-      let hl = 0;
-      let cl = 0;
-      for (let b = 0; b < nb - 1; b++) {
-        const k = base + b * SLOT;
-        // An empty bin repeats the previous threshold's split.
-        if (hist[k + 2] === 0) continue;
-        gl += hist[k];
-        hl += hist[k + 1];
-        cl += hist[k + 2];
-        // Missing values (if any) to the right.
-        if (cl >= minS && hl >= mcw && C - cl >= minS && H - hl >= mcw) {
-          const gain = score(gl, hl, lambda, alpha) + score(G - gl, H - hl, lambda, alpha) - parent;
-          if (gain > best) {
-            best = gain;
-            bf = f;
-            bb = b;
-            // With no missing values here, unseen ones follow the bigger child (as sklearn does).
-            bdl = mc === 0 && cl >= C - cl ? 1 : 0;
-            bLG = gl;
-            bLH = hl;
-            bLC = cl;
-          }
-        }
-        if (mc > 0) {
-          const lg = gl + mg;
-          const lh = hl + mh;
-          const lc = cl + mc;
-          if (lc >= minS && lh >= mcw && C - lc >= minS && H - lh >= mcw) {
-            const gain = score(lg, lh, lambda, alpha) + score(G - lg, H - lh, lambda, alpha) - parent;
-            if (gain > best) {
-              best = gain;
-              bf = f;
-              bb = b;
-              bdl = 1;
-              bLG = lg;
-              bLH = lh;
-              bLC = lc;
-            }
-          }
-        }
-      }
-      if (mc > 0) {
-        // Missing against everything else.
-        const lg = G - mg;
-        const lh = H - mh;
-        const lc = C - mc;
-        if (lc >= minS && lh >= mcw && mc >= minS && mh >= mcw) {
-          const gain = score(lg, lh, lambda, alpha) + score(mg, mh, lambda, alpha) - parent;
-          if (gain > best) {
-            best = gain;
-            bf = f;
-            bb = nb - 1;
-            bdl = 0;
-            bLG = lg;
-            bLH = lh;
-            bLC = lc;
-          }
-        }
-      }
-    }
-    if (bf < 0) return false;
-    this.bestGain[node] = best;
-    this.bestFeature[node] = bf;
-    this.bestBin[node] = bb;
-    this.bestDefaultLeft[node] = bdl;
-    this.bestLG[node] = bLG;
-    this.bestLH[node] = bLH;
-    this.bestLC[node] = bLC;
-    return true;
-  }
-
-  private takeHist(): Float64Array {
-    return this.pool.pop() ?? new Float64Array(this.histLen);
-  }
-
-  private releaseHist(node: number): void {
-    const hist = this.hists[node];
-    if (hist) this.pool.push(hist);
-    this.hists[node] = null;
+    this.initNode(l, start, w, LG, LH, d);
+    this.initNode(r, w, end, this.sumG[node] - LG, this.sumH[node] - LH, d);
   }
 
   private ensureCap(nNodes: number): void {
@@ -435,33 +461,31 @@ export class HistGrower {
       b.set(a);
       return b;
     };
+    const u8 = (a: Uint8Array) => {
+      const b = new Uint8Array(cap);
+      b.set(a);
+      return b;
+    };
     this.binThreshold = i32(this.binThreshold);
     this.nodeStart = i32(this.nodeStart);
     this.nodeEnd = i32(this.nodeEnd);
     this.sumG = f64(this.sumG);
     this.sumH = f64(this.sumH);
-    this.count = f64(this.count);
     this.depth = i32(this.depth);
+    this.hasHist = u8(this.hasHist);
+    this.found = u8(this.found);
     this.bestGain = f64(this.bestGain);
     this.bestFeature = i32(this.bestFeature);
     this.bestBin = i32(this.bestBin);
-    const dl = new Uint8Array(cap);
-    dl.set(this.bestDefaultLeft);
-    this.bestDefaultLeft = dl;
+    this.bestDefaultLeft = u8(this.bestDefaultLeft);
     this.bestLG = f64(this.bestLG);
     this.bestLH = f64(this.bestLH);
-    this.bestLC = f64(this.bestLC);
     this.cap = cap;
   }
 }
 
-/** Structure score T(G)² / (H + λ), with T the L1 soft threshold. */
-function score(g: number, h: number, lambda: number, alpha: number): number {
-  const d = h + lambda;
-  if (d <= 0) return 0;
-  if (alpha === 0) return (g * g) / d;
-  const t = g > alpha ? g - alpha : g < -alpha ? g + alpha : 0;
-  return (t * t) / d;
+function buffer(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /** Newton step −T(G) / (H + λ). */

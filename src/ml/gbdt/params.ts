@@ -1,4 +1,18 @@
-import type { ParamSpecs } from "../params.js";
+import type { ParamSpec, ParamSpecs } from "../params.js";
+
+/**
+ * Threads of a fit. Not a hyper-parameter of the model: results are identical whatever the
+ * count, so fitted models do not record it.
+ */
+export const N_THREADS_PARAM: ParamSpec = {
+  type: "int",
+  default: null,
+  min: 1,
+  max: 1024,
+  nullable: true,
+  doc: "Threads to train with; null: every core. The model is the same whatever the count.",
+  aliases: ["n_jobs", "nthread", "num_threads"],
+};
 
 export const GBDT_PARAMS: ParamSpecs = {
   n_estimators: {
@@ -135,6 +149,7 @@ export const GBDT_PARAMS: ParamSpecs = {
     doc: "Seed of every random choice (binning sample, row and feature sampling).",
     aliases: ["random_state", "random_seed"],
   },
+  n_threads: N_THREADS_PARAM,
 };
 
 export interface GbdtParams {
@@ -155,4 +170,5 @@ export interface GbdtParams {
   class_weight: "balanced" | null;
   base_score: number | null;
   seed: number;
+  n_threads: number | null;
 }

@@ -70,3 +70,57 @@ describe("TreeEnsemble", () => {
     }
   });
 });
+
+describe("TreeEnsemble with vector leaves", () => {
+  // Two trees over 3 outputs; each leaf adds a whole vector.
+  const b = new EnsembleBuilder(3, 3);
+  const t0 = allocNodes(3, 3);
+  t0.feature.set([0, -1, -1]);
+  t0.threshold[0] = 0.5;
+  t0.left[0] = 1;
+  t0.right[0] = 2;
+  t0.defaultLeft[0] = 0;
+  t0.value.set([0, 0, 0, 0.5, 0.25, 0.25, 0, 0.1, 0.9]);
+  t0.cover.set([4, 2, 2]);
+  const t1 = allocNodes(1, 3);
+  t1.feature[0] = -1;
+  t1.value.set([1, 2, 3]);
+  t1.cover[0] = 4;
+  b.add(t0, 3, 2);
+  b.add(t1, 1, 0);
+  const ens = b.build();
+
+  it("adds the reached leaf's vector to every output", () => {
+    expect(ens.leafWidth).toBe(3);
+    expect(Array.from(ens.treeOutput)).toEqual([0, 0]);
+    // Five rows so the four-row path and the tail both run; NaN goes right (defaultLeft 0).
+    const X = fromRows([[0], [1], [Number.NaN], [0.5], [2]]);
+    const raw = ens.predictRaw(X, Float64Array.of(10, 20, 30));
+    const left = [11.5, 22.25, 33.25];
+    const right = [11, 22.1, 33.9];
+    const expected = [left, right, right, left, right].flat();
+    expect(raw.length).toBe(15);
+    for (let i = 0; i < 15; i++) expect(raw[i]).toBeCloseTo(expected[i], 14);
+    expect(Array.from(ens.predictRaw(X, new Float64Array(3), 1).subarray(0, 3))).toEqual([0.5, 0.25, 0.25]);
+  });
+
+  it("round-trips through JSON and reads a missing leafWidth as 1", () => {
+    const json = JSON.parse(JSON.stringify(ens.toJSON()));
+    expect(json.leafWidth).toBe(3);
+    expect(json.value).toHaveLength(12);
+    const back = TreeEnsemble.fromJSON(json, 1);
+    expect(back.toJSON()).toEqual(ens.toJSON());
+    const scalar = new EnsembleBuilder(2);
+    scalar.add(stump(0, 0.5, -1, 1, 1), 3, 1);
+    const { leafWidth: _, ...old } = scalar.build().toJSON();
+    expect(TreeEnsemble.fromJSON(old, 1).leafWidth).toBe(1);
+  });
+
+  it("rejects a leafWidth that is neither 1 nor nOutputs, and short value arrays", () => {
+    const good = ens.toJSON();
+    expect(() => TreeEnsemble.fromJSON({ ...good, leafWidth: 2 }, 1)).toThrow(/leafWidth/);
+    expect(() => TreeEnsemble.fromJSON({ ...good, value: good.value.slice(3) }, 1)).toThrow(
+      /`value` has 9 entries, expected 12/,
+    );
+  });
+});

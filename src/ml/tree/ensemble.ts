@@ -12,7 +12,10 @@ export interface TreeNodes {
   left: Int32Array;
   right: Int32Array;
   defaultLeft: Uint8Array;
-  /** Leaf output (0 on internal nodes). */
+  /**
+   * Leaf output (0 on internal nodes). With vector leaves (leafWidth W > 1) node i owns
+   * value[i * W .. i * W + W - 1].
+   */
   value: Float64Array;
   /** Loss reduction of the split (0 on leaves); summed for feature importance. */
   gain: Float64Array;
@@ -23,6 +26,8 @@ export interface TreeNodes {
 /** JSON form of a TreeEnsemble: the node arrays as plain lists. */
 export interface SerializedEnsemble {
   nOutputs: number;
+  /** Values per leaf: 1 (scalar leaves, the default when absent) or nOutputs (vector leaves). */
+  leafWidth?: number;
   roots: number[];
   treeOutput: number[];
   feature: number[];
@@ -39,23 +44,40 @@ export interface SerializedEnsemble {
 /**
  * Trees flattened into shared node arrays. The two children of a node are stored next to each
  * other (right = left + 1), which lets prediction step without branches.
+ *
+ * Leaves are scalar (leafWidth 1: tree t adds its leaf value to output treeOutput[t], as in
+ * gradient boosting with one tree per class) or vectors (leafWidth = nOutputs: a tree adds its
+ * whole leaf vector to all outputs, as forests do with class distributions).
  */
 export class TreeEnsemble {
-  /** 1 where a missing value goes right (internal nodes only). */
-  private readonly missingRight: Uint8Array;
+  /**
+   * The nodes packed for prediction, 16 bytes each so that a step reads one cache line: a float64
+   * (the threshold; the leaf value for scalar leaves) and two int32 (feature · 2 + 1 when missing
+   * values go right, or −1 on a leaf; the left child, right = left + 1). Same buffer, two views.
+   */
+  private readonly packedF: Float64Array;
+  private readonly packedI: Int32Array;
 
   constructor(
     readonly nOutputs: number,
     /** Root node of each tree. */
     readonly roots: Int32Array,
-    /** Which output (class margin) each tree adds to. */
+    /** Which output (class margin) each tree adds to; unused with vector leaves. */
     readonly treeOutput: Int32Array,
     readonly nodes: TreeNodes,
+    readonly leafWidth = 1,
   ) {
-    const { feature, defaultLeft } = nodes;
-    this.missingRight = new Uint8Array(feature.length);
-    for (let i = 0; i < feature.length; i++)
-      this.missingRight[i] = feature[i] >= 0 && !defaultLeft[i] ? 1 : 0;
+    const { feature, threshold, left, defaultLeft, value } = nodes;
+    const m = feature.length;
+    const buf = new ArrayBuffer(m * 16);
+    this.packedF = new Float64Array(buf);
+    this.packedI = new Int32Array(buf);
+    for (let i = 0; i < m; i++) {
+      const leaf = feature[i] < 0;
+      this.packedF[2 * i] = leaf ? (leafWidth === 1 ? value[i] : 0) : threshold[i];
+      this.packedI[4 * i + 2] = leaf ? -1 : feature[i] * 2 + (defaultLeft[i] ? 0 : 1);
+      this.packedI[4 * i + 3] = leaf ? i : left[i];
+    }
   }
 
   get nTrees(): number {
@@ -71,14 +93,21 @@ export class TreeEnsemble {
     const n = X.nRows;
     const out = new Float64Array(n * K);
     for (let i = 0; i < n; i++) out.set(base, i * K);
+    if (n === 1) {
+      this.addRow(X.data, 0, X.layout === "row" ? 1 : X.nRows, out, nTrees);
+      return out;
+    }
     const { rowStride, colStride } = strides(X);
     const data = X.data;
-    const { feature, threshold, left, value } = this.nodes;
-    const mr = this.missingRight;
+    const pf = this.packedF;
+    const pi = this.packedI;
+    const value = this.nodes.value;
     const roots = this.roots;
     const treeOutput = this.treeOutput;
+    const vector = this.leafWidth > 1;
     // Branch-free steps (right child = left + 1) and four rows walked side by side: the walks are
     // chains of dependent loads, and interleaving four independent chains keeps the CPU busy.
+    // Leaves are negative: the AND of the four is negative only once all have reached one.
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const x0 = i * rowStride;
@@ -92,54 +121,133 @@ export class TreeEnsemble {
         let b = r;
         let c = r;
         let d = r;
-        let fa = feature[r];
+        let fa = pi[4 * r + 2];
         let fb = fa;
         let fc = fa;
         let fd = fa;
-        while (fa >= 0 || fb >= 0 || fc >= 0 || fd >= 0) {
+        while ((fa & fb & fc & fd) >= 0) {
           if (fa >= 0) {
-            const x = data[x0 + fa * colStride];
-            a = left[a] + (+(x > threshold[a]) | (+Number.isNaN(x) & mr[a]));
-            fa = feature[a];
+            const x = data[x0 + (fa >> 1) * colStride];
+            a = pi[4 * a + 3] + (+(x > pf[2 * a]) | (+Number.isNaN(x) & fa));
+            fa = pi[4 * a + 2];
           }
           if (fb >= 0) {
-            const x = data[x1 + fb * colStride];
-            b = left[b] + (+(x > threshold[b]) | (+Number.isNaN(x) & mr[b]));
-            fb = feature[b];
+            const x = data[x1 + (fb >> 1) * colStride];
+            b = pi[4 * b + 3] + (+(x > pf[2 * b]) | (+Number.isNaN(x) & fb));
+            fb = pi[4 * b + 2];
           }
           if (fc >= 0) {
-            const x = data[x2 + fc * colStride];
-            c = left[c] + (+(x > threshold[c]) | (+Number.isNaN(x) & mr[c]));
-            fc = feature[c];
+            const x = data[x2 + (fc >> 1) * colStride];
+            c = pi[4 * c + 3] + (+(x > pf[2 * c]) | (+Number.isNaN(x) & fc));
+            fc = pi[4 * c + 2];
           }
           if (fd >= 0) {
-            const x = data[x3 + fd * colStride];
-            d = left[d] + (+(x > threshold[d]) | (+Number.isNaN(x) & mr[d]));
-            fd = feature[d];
+            const x = data[x3 + (fd >> 1) * colStride];
+            d = pi[4 * d + 3] + (+(x > pf[2 * d]) | (+Number.isNaN(x) & fd));
+            fd = pi[4 * d + 2];
           }
         }
-        const k = treeOutput[t];
-        out[o + k] += value[a];
-        out[o + K + k] += value[b];
-        out[o + 2 * K + k] += value[c];
-        out[o + 3 * K + k] += value[d];
-      }
-    }
-    for (; i < n; i++) {
-      const xo = i * rowStride;
-      const o = i * K;
-      for (let t = 0; t < nTrees; t++) {
-        let node = roots[t];
-        let f = feature[node];
-        while (f >= 0) {
-          const x = data[xo + f * colStride];
-          node = left[node] + (+(x > threshold[node]) | (+Number.isNaN(x) & mr[node]));
-          f = feature[node];
+        if (vector) {
+          const va = a * K;
+          const vb = b * K;
+          const vc = c * K;
+          const vd = d * K;
+          for (let k = 0; k < K; k++) {
+            out[o + k] += value[va + k];
+            out[o + K + k] += value[vb + k];
+            out[o + 2 * K + k] += value[vc + k];
+            out[o + 3 * K + k] += value[vd + k];
+          }
+        } else {
+          const k = treeOutput[t];
+          out[o + k] += pf[2 * a];
+          out[o + K + k] += pf[2 * b];
+          out[o + 2 * K + k] += pf[2 * c];
+          out[o + 3 * K + k] += pf[2 * d];
         }
-        out[o + treeOutput[t]] += value[node];
       }
     }
+    for (; i < n; i++) this.addRow(data, i * rowStride, colStride, out, nTrees, i * K);
     return out;
+  }
+
+  /**
+   * Adds one row's leaves to out[o..o + K): four trees walked side by side, for the same reason
+   * four rows are in the batch loop — a single row's latency is what a served request waits for.
+   */
+  private addRow(
+    data: ArrayLike<number>,
+    xo: number,
+    colStride: number,
+    out: Float64Array,
+    nTrees: number,
+    o = 0,
+  ): void {
+    const K = this.nOutputs;
+    const pf = this.packedF;
+    const pi = this.packedI;
+    const value = this.nodes.value;
+    const roots = this.roots;
+    const treeOutput = this.treeOutput;
+    const vector = this.leafWidth > 1;
+    let t = 0;
+    for (; t + 4 <= nTrees; t += 4) {
+      let a = roots[t];
+      let b = roots[t + 1];
+      let c = roots[t + 2];
+      let d = roots[t + 3];
+      let fa = pi[4 * a + 2];
+      let fb = pi[4 * b + 2];
+      let fc = pi[4 * c + 2];
+      let fd = pi[4 * d + 2];
+      // Leaves are negative: the AND of the four is negative only once all have reached one.
+      while ((fa & fb & fc & fd) >= 0) {
+        if (fa >= 0) {
+          const x = data[xo + (fa >> 1) * colStride];
+          a = pi[4 * a + 3] + (+(x > pf[2 * a]) | (+Number.isNaN(x) & fa));
+          fa = pi[4 * a + 2];
+        }
+        if (fb >= 0) {
+          const x = data[xo + (fb >> 1) * colStride];
+          b = pi[4 * b + 3] + (+(x > pf[2 * b]) | (+Number.isNaN(x) & fb));
+          fb = pi[4 * b + 2];
+        }
+        if (fc >= 0) {
+          const x = data[xo + (fc >> 1) * colStride];
+          c = pi[4 * c + 3] + (+(x > pf[2 * c]) | (+Number.isNaN(x) & fc));
+          fc = pi[4 * c + 2];
+        }
+        if (fd >= 0) {
+          const x = data[xo + (fd >> 1) * colStride];
+          d = pi[4 * d + 3] + (+(x > pf[2 * d]) | (+Number.isNaN(x) & fd));
+          fd = pi[4 * d + 2];
+        }
+      }
+      if (vector) {
+        // Tree by tree, in order: the same sums as the batch path, bit for bit.
+        for (let k = 0; k < K; k++) out[o + k] += value[a * K + k];
+        for (let k = 0; k < K; k++) out[o + k] += value[b * K + k];
+        for (let k = 0; k < K; k++) out[o + k] += value[c * K + k];
+        for (let k = 0; k < K; k++) out[o + k] += value[d * K + k];
+      } else {
+        out[o + treeOutput[t]] += pf[2 * a];
+        out[o + treeOutput[t + 1]] += pf[2 * b];
+        out[o + treeOutput[t + 2]] += pf[2 * c];
+        out[o + treeOutput[t + 3]] += pf[2 * d];
+      }
+    }
+    for (; t < nTrees; t++) {
+      let node = roots[t];
+      let f = pi[4 * node + 2];
+      while (f >= 0) {
+        const x = data[xo + (f >> 1) * colStride];
+        node = pi[4 * node + 3] + (+(x > pf[2 * node]) | (+Number.isNaN(x) & f));
+        f = pi[4 * node + 2];
+      }
+      if (vector) {
+        for (let k = 0; k < K; k++) out[o + k] += value[node * K + k];
+      } else out[o + treeOutput[t]] += pf[2 * node];
+    }
   }
 
   /** Gain summed per feature over all splits. */
@@ -154,6 +262,7 @@ export class TreeEnsemble {
     const nd = this.nodes;
     return {
       nOutputs: this.nOutputs,
+      leafWidth: this.leafWidth,
       roots: Array.from(this.roots),
       treeOutput: Array.from(this.treeOutput),
       feature: Array.from(nd.feature),
@@ -189,6 +298,9 @@ export class TreeEnsemble {
     };
     const nOutputs = o.nOutputs;
     if (!Number.isInteger(nOutputs) || (nOutputs as number) < 1) bad("`nOutputs` is not a positive integer");
+    const leafWidth = o.leafWidth ?? 1;
+    if (leafWidth !== 1 && leafWidth !== nOutputs) bad("`leafWidth` must be 1 or `nOutputs`");
+    const W = leafWidth as number;
     const roots = nums("roots");
     const treeOutput = nums("treeOutput");
     const feature = nums("feature");
@@ -200,9 +312,10 @@ export class TreeEnsemble {
     const gain = nums("gain");
     const cover = nums("cover");
     const m = feature.length;
-    for (const [k, a] of Object.entries({ threshold, left, right, defaultLeft, value, gain, cover })) {
+    for (const [k, a] of Object.entries({ threshold, left, right, defaultLeft, gain, cover })) {
       if (a.length !== m) bad(`\`${k}\` has ${a.length} entries, \`feature\` has ${m}`);
     }
+    if (value.length !== m * W) bad(`\`value\` has ${value.length} entries, expected ${m * W}`);
     if (treeOutput.length !== roots.length) bad("`treeOutput` and `roots` differ in length");
     for (const t of treeOutput)
       if (!Number.isInteger(t) || t < 0 || t >= (nOutputs as number)) bad("bad tree output");
@@ -214,16 +327,22 @@ export class TreeEnsemble {
       if (f >= 0 && !(left[i] > i && left[i] < m && right[i] > i && right[i] < m))
         bad(`node ${i} has bad children`);
     }
-    return new TreeEnsemble(nOutputs as number, Int32Array.from(roots), Int32Array.from(treeOutput), {
-      feature: Int32Array.from(feature),
-      threshold: Float64Array.from(threshold, (t) => (t === null ? Number.POSITIVE_INFINITY : t)),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      defaultLeft: Uint8Array.from(defaultLeft, (d) => (d ? 1 : 0)),
-      value: Float64Array.from(value),
-      gain: Float64Array.from(gain),
-      cover: Float64Array.from(cover),
-    });
+    return new TreeEnsemble(
+      nOutputs as number,
+      Int32Array.from(roots),
+      Int32Array.from(treeOutput),
+      {
+        feature: Int32Array.from(feature),
+        threshold: Float64Array.from(threshold, (t) => (t === null ? Number.POSITIVE_INFINITY : t)),
+        left: Int32Array.from(left),
+        right: Int32Array.from(right),
+        defaultLeft: Uint8Array.from(defaultLeft, (d) => (d ? 1 : 0)),
+        value: Float64Array.from(value),
+        gain: Float64Array.from(gain),
+        cover: Float64Array.from(cover),
+      },
+      W,
+    );
   }
 }
 
@@ -231,21 +350,31 @@ export class TreeEnsemble {
 export class EnsembleBuilder {
   private size = 0;
   private cap = 1024;
-  private nd: TreeNodes = allocNodes(1024);
+  private nd: TreeNodes;
   private readonly roots: number[] = [];
   private readonly outputs: number[] = [];
 
-  constructor(readonly nOutputs: number) {}
+  constructor(
+    readonly nOutputs: number,
+    /** 1 for scalar leaves, nOutputs for vector leaves. */
+    readonly leafWidth = 1,
+  ) {
+    this.nd = allocNodes(1024, leafWidth);
+  }
 
   get nTrees(): number {
     return this.roots.length;
   }
 
-  /** Appends a tree (node 0 = its root; child indices relative to the tree; right = left + 1). */
+  /**
+   * Appends a tree (node 0 = its root; child indices relative to the tree; right = left + 1;
+   * `tree.value` holds leafWidth values per node). `output` is ignored with vector leaves.
+   */
   add(tree: TreeNodes, nNodes: number, output: number): void {
     while (this.size + nNodes > this.cap) this.grow();
     const base = this.size;
     const nd = this.nd;
+    const W = this.leafWidth;
     for (let i = 0; i < nNodes; i++) {
       const j = base + i;
       const leaf = tree.feature[i] < 0;
@@ -263,19 +392,20 @@ export class EnsembleBuilder {
       nd.left[j] = leaf ? -1 : base + tree.left[i];
       nd.right[j] = leaf ? -1 : base + tree.right[i];
       nd.defaultLeft[j] = leaf ? 0 : tree.defaultLeft[i];
-      nd.value[j] = leaf ? tree.value[i] : 0;
+      for (let k = 0; k < W; k++) nd.value[j * W + k] = leaf ? tree.value[i * W + k] : 0;
       nd.gain[j] = leaf ? 0 : tree.gain[i];
       nd.cover[j] = tree.cover[i];
     }
     this.size += nNodes;
     this.roots.push(base);
-    this.outputs.push(output);
+    this.outputs.push(W > 1 ? 0 : output);
   }
 
   /** The ensemble of the first `nTrees` trees added. */
   build(nTrees = this.roots.length): TreeEnsemble {
     const end = nTrees < this.roots.length ? this.roots[nTrees] : this.size;
     const nd = this.nd;
+    const W = this.leafWidth;
     return new TreeEnsemble(
       this.nOutputs,
       Int32Array.from(this.roots.slice(0, nTrees)),
@@ -286,29 +416,31 @@ export class EnsembleBuilder {
         left: nd.left.slice(0, end),
         right: nd.right.slice(0, end),
         defaultLeft: nd.defaultLeft.slice(0, end),
-        value: nd.value.slice(0, end),
+        value: nd.value.slice(0, end * W),
         gain: nd.gain.slice(0, end),
         cover: nd.cover.slice(0, end),
       },
+      W,
     );
   }
 
   private grow(): void {
-    const bigger = allocNodes(this.cap * 2);
+    const bigger = allocNodes(this.cap * 2, this.leafWidth);
     for (const k of Object.keys(bigger) as (keyof TreeNodes)[]) bigger[k].set(this.nd[k] as never);
     this.nd = bigger;
     this.cap *= 2;
   }
 }
 
-export function allocNodes(n: number): TreeNodes {
+/** Node arrays for `n` nodes, with `leafWidth` values per node. */
+export function allocNodes(n: number, leafWidth = 1): TreeNodes {
   return {
     feature: new Int32Array(n),
     threshold: new Float64Array(n),
     left: new Int32Array(n),
     right: new Int32Array(n),
     defaultLeft: new Uint8Array(n),
-    value: new Float64Array(n),
+    value: new Float64Array(n * leafWidth),
     gain: new Float64Array(n),
     cover: new Float64Array(n),
   };

@@ -1,0 +1,25 @@
+export {
+  type NeighborAlgorithm,
+  NeighborIndex,
+  type NeighborIndexOptions,
+  type NeighborIndexState,
+  type NeighborMetric,
+  type NeighborResult,
+} from "./neighbors.js";
+export {
+  type CleaningStrategy,
+  type NumericMatrix,
+  type OverSamplingStrategy,
+  type ResampleResult,
+  type ResampleSummary,
+  type SmoteOptions,
+  type SmoteResult,
+  type SmoteTomekOptions,
+  type SmoteTomekResult,
+  type SyntheticRows,
+  smote,
+  smoteTomek,
+  type TomekOptions,
+  type TomekResult,
+  tomekLinks,
+} from "./resample.js";

@@ -1,0 +1,10 @@
+export { defaultThreads, resolveThreads, runtimeModuleUrl, sharedPool, WorkerPool } from "./pool.js";
+export {
+  failTeam,
+  followTeam,
+  TEAM_ARGS,
+  TEAM_CTRL_SLOTS,
+  TEAM_EXIT,
+  TeamLeader,
+  teamControl,
+} from "./team.js";

@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { once } from "node:events";
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -593,12 +594,15 @@ const BLOCK = 1 << 16;
 class Blocks<T extends Float64Array | Int32Array> {
   private readonly full: T[] = [];
   cur: T;
-  constructor(private readonly make: (n: number) => T) {
-    this.cur = make(BLOCK);
+  constructor(
+    private readonly make: (n: number) => T,
+    private readonly size = BLOCK,
+  ) {
+    this.cur = make(size);
   }
   next(): void {
     this.full.push(this.cur);
-    this.cur = this.make(BLOCK);
+    this.cur = this.make(this.size);
   }
   finish(n: number): T {
     const out = this.make(n);
@@ -664,7 +668,7 @@ class TableSink {
   private plans: Plan[] = [];
 
   nRows = 0;
-  private readonly lines = new Blocks((n) => new Int32Array(n));
+  private lines: Blocks<Int32Array>;
   private numIdx: number[] = [];
   private numVals: Blocks<Float64Array>[] = [];
   private catIdx: number[] = [];
@@ -682,8 +686,11 @@ class TableSink {
     private readonly forcedText: Set<number>,
     private readonly limit: number,
     private readonly stop: () => void,
+    /** Rows per storage block, a power of two (smaller for chunked reads). */
+    private readonly blockRows = BLOCK,
   ) {
     this.missing = new Set(opts.schema?.missingTokens ?? DEFAULT_MISSING_TOKENS);
+    this.lines = new Blocks((n) => new Int32Array(n), blockRows);
   }
 
   onRecord = (rec: RecordFields, line: number): void => {
@@ -736,10 +743,10 @@ class TableSink {
       const p = this.plans[j];
       if (p.kind === "numeric") {
         this.numIdx.push(j);
-        this.numVals.push(new Blocks((n) => new Float64Array(n)));
+        this.numVals.push(new Blocks((n) => new Float64Array(n), this.blockRows));
       } else if (p.kind === "categorical") {
         this.catIdx.push(j);
-        this.catCodes.push(new Blocks((n) => new Int32Array(n)));
+        this.catCodes.push(new Blocks((n) => new Int32Array(n), this.blockRows));
         this.dicts.push(new Dictionary(this.missing));
       }
     }
@@ -835,7 +842,7 @@ class TableSink {
 
   private addRow(rec: RecordFields, line: number): void {
     const r = this.nRows;
-    const o = r & (BLOCK - 1);
+    const o = r & (this.blockRows - 1);
     if (o === 0 && r > 0) {
       this.lines.next();
       for (const b of this.numVals) b.next();
@@ -883,6 +890,18 @@ class TableSink {
 
   lineOf(): Int32Array {
     return this.lines.finish(this.nRows);
+  }
+
+  /** Hands over the rows read so far (table, issues, lines) and starts an empty chunk. */
+  take(): { table: Table; rowIssues: RowIssue[]; lineOf: Int32Array } {
+    const out = { table: this.table(), rowIssues: this.issues.splice(0), lineOf: this.lineOf() };
+    this.nRows = 0;
+    this.lines = new Blocks((n) => new Int32Array(n), this.blockRows);
+    this.numVals = this.numVals.map(() => new Blocks((n) => new Float64Array(n), this.blockRows));
+    this.catCodes = this.catCodes.map(() => new Blocks((n) => new Int32Array(n), this.blockRows));
+    // A fresh dictionary per chunk keeps memory bounded however many distinct values stream by.
+    this.dicts = this.dicts.map(() => new Dictionary(this.missing));
+    return out;
   }
 
   table(): Table {
@@ -969,6 +988,126 @@ async function readPass(path: string, opts: ReadCsvOptions, forcedText: Set<numb
       compressed: src.compressed,
     },
   };
+}
+
+/** One piece of a CSV stream read by `readCsvChunks`. */
+export interface CsvChunk {
+  table: Table;
+  /** Problems in this chunk; `row` is the row in this chunk's table. */
+  rowIssues: RowIssue[];
+  /** 1-based line of each row in the stream. */
+  lineOf: Int32Array;
+  /** Index of the chunk's first row among all data rows of the stream. */
+  firstRow: number;
+  /** Column names of the stream, in stream order. */
+  header: string[];
+  /** Stream columns the schema does not list (not loaded). */
+  unexpectedColumns: string[];
+}
+
+export interface ReadCsvChunksOptions extends Omit<ReadCsvOptions, "schema" | "progress" | "limit"> {
+  /** The columns to read and their types (a stream is read once, so types cannot be guessed). */
+  schema: DataSchema;
+  /** Rows per chunk, about (default 4096): a chunk ends at the first input piece boundary after it. */
+  chunkRows?: number;
+  /** Names the stream in error messages (default "upload"). */
+  label?: string;
+}
+
+/**
+ * Reads CSV text arriving in pieces (an HTTP upload) as a sequence of typed tables of about
+ * `chunkRows` rows each, so memory stays bounded whatever the stream's length. gzip input is
+ * recognised by its magic bytes. The consumer's pace sets the reading pace (back-pressure).
+ */
+export async function* readCsvChunks(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadCsvChunksOptions,
+): AsyncGenerator<CsvChunk> {
+  checkOptions(options);
+  const label = options.label ?? "upload";
+  const chunkRows = Math.max(1, options.chunkRows ?? 4096);
+  let blockRows = 1024;
+  while (blockRows < chunkRows && blockRows < BLOCK) blockRows *= 2;
+  const sink = new TableSink(label, options, new Set(), Number.POSITIVE_INFINITY, () => {}, blockRows);
+  let tok: Tokenizer | null = null;
+  let head: Buffer | null = null;
+  let firstRow = 0;
+  const feed = (chunk: Buffer, final: boolean) => {
+    if (!tok) {
+      head = head ? Buffer.concat([head, chunk]) : chunk;
+      const nl = head.indexOf(LF);
+      if (nl < 0 && !final) return;
+      const firstLine = head.toString("utf8", 0, nl < 0 ? head.length : nl).replace(/^\uFEFF/, "");
+      const delimiter = options.delimiter ?? detectDelimiter(firstLine);
+      sink.delimiter = delimiter;
+      tok = new Tokenizer(delimiter.charCodeAt(0), sink.onRecord);
+      chunk = head;
+      head = null;
+    }
+    tok.push(chunk);
+    if (final) tok.end();
+  };
+  const take = (): CsvChunk => {
+    const part = sink.take();
+    const out = { ...part, firstRow, header: sink.names, unexpectedColumns: sink.unexpected };
+    firstRow += part.table.nRows;
+    return out;
+  };
+  const lineNow = () => (tok as Tokenizer | null)?.line ?? 1;
+  try {
+    for await (const piece of maybeGunzip(source)) {
+      feed(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength), false);
+      if (sink.nRows >= chunkRows) yield take();
+    }
+    feed(Buffer.alloc(0), true);
+    sink.finish();
+  } catch (e) {
+    throw readError(label, e, lineNow());
+  }
+  if (sink.nRows > 0) yield take();
+  if (firstRow === 0) {
+    throw new NetwardenError(
+      "NW_DATA_EMPTY",
+      sink.hasHeader ? `${label} has a header but no data rows` : `${label} has no data rows`,
+      { where: label, hint: "Send a header row and at least one data row" },
+    );
+  }
+}
+
+/** The bytes of `source`, decompressed when they start with the gzip magic bytes. */
+async function* maybeGunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length < 2) {
+    // Too short to tell yet: join with the next piece.
+    const next = await it.next();
+    if (next.done) break;
+    first = { done: false, value: Buffer.concat([first.value, next.value]) };
+  }
+  if (first.done) return;
+  const rest: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => it };
+  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) {
+    yield first.value;
+    yield* rest;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const pump = (async () => {
+    try {
+      if (!gunzip.write(first.value)) await once(gunzip, "drain");
+      for await (const piece of rest) if (!gunzip.write(piece)) await once(gunzip, "drain");
+      gunzip.end();
+    } catch (e) {
+      gunzip.destroy(e as Error);
+    }
+  })();
+  try {
+    for await (const out of gunzip) yield out as Buffer;
+  } finally {
+    // The pump may wait for a drain that never comes once the consumer stopped: do not wait for it.
+    gunzip.destroy();
+    pump.catch(() => {});
+  }
 }
 
 function readError(path: string, e: unknown, line: number): NetwardenError {

@@ -1,11 +1,14 @@
 export {
+  type CsvChunk,
   type CsvReadResult,
   closestName,
   parseNumber,
   parseNumberBytes,
+  type ReadCsvChunksOptions,
   type ReadCsvOptions,
   type RowIssue,
   readCsv,
+  readCsvChunks,
 } from "./csv.js";
 export { type DuplicateCounts, type DuplicateReport, duplicateReport } from "./duplicates.js";
 export { fingerprintTable } from "./fingerprint.js";

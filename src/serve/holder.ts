@@ -21,6 +21,8 @@ export interface HolderEvents {
  */
 export class ModelHolder {
   private readonly served = new Map<string, ServedModel>();
+  private readonly loading = new Map<string, Promise<boolean>>();
+  private readonly refused = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -39,14 +41,36 @@ export class ModelHolder {
     return [...this.served.values()];
   }
 
-  /** Loads (or reloads) `name` at the alias; returns whether the served version changed. */
+  /**
+   * Loads (or reloads) `name` at the alias; returns whether the served version changed. Loads of
+   * one model run one after another, so a poll and an admin move never race.
+   */
   async refresh(name: string): Promise<boolean> {
+    const before = this.loading.get(name) ?? Promise.resolve(false);
+    const next = before.catch(() => false).then(() => this.load(name));
+    this.loading.set(name, next);
+    try {
+      return await next;
+    } finally {
+      if (this.loading.get(name) === next) this.loading.delete(name);
+    }
+  }
+
+  private async load(name: string): Promise<boolean> {
     const version = await this.metadata.resolveAlias(name, this.alias);
     const current = this.served.get(name);
     if (!version || current?.version === version.version) return false;
-    const bytes = await this.artifacts.get(version.bundleHash);
-    const bundle = decodeBundle(bytes, `${name} v${version.version}`);
-    selfCheck(bundle);
+    // Bundles are immutable: one that failed its checks fails them again, so it is not retried.
+    if (this.refused.get(name) === version.version) return false;
+    let bundle: Bundle;
+    try {
+      bundle = decodeBundle(await this.artifacts.get(version.bundleHash), `${name} v${version.version}`);
+      selfCheck(bundle);
+    } catch (e) {
+      const code = (e as NetwardenError).code;
+      if (code === "NW_MODEL_FORMAT" || code === "NW_STORE_CORRUPT") this.refused.set(name, version.version);
+      throw e;
+    }
     const next: ServedModel = { name, version: version.version, bundle, loadedAt: new Date().toISOString() };
     this.served.set(name, next);
     this.events.onLoad?.(next, current?.version);

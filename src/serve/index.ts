@@ -1,2 +1,4 @@
+export { type CreatedKey, createApiKey, KeyRing, type KeyRole } from "./auth.js";
 export { type HolderEvents, ModelHolder, type ServedModel } from "./holder.js";
-export { createServer, type NetwardenServer, type ServerOptions } from "./server.js";
+export { ServerMetrics } from "./metrics.js";
+export { createServer, type NetwardenServer, type ServeConfig, type ServerOptions } from "./server.js";

@@ -17,7 +17,7 @@ function smallConfig(): string {
     .replace(/^data:\n {2}path: .*\n/m, `data:\n  path: ${CSV}\n`)
     .replace(
       /^models:\n(?: {2}.*\n| {4}.*\n)+/m,
-      "models:\n  - kind: gbdt\n    params: { n_estimators: 30, max_depth: 5 }\n",
+      "models:\n  - kind: gbdt\n    params: { n_estimators: 30, max_depth: 5, n_threads: 1 }\n",
     )
     .replace(/^search:\n(?: {2}.*\n)+/m, "search:\n  cv_folds: 2\n")
     .replace(/^ {2}min: 0\.95$/m, "  min: 0.9");
@@ -38,7 +38,7 @@ beforeAll(async () => {
     actor: "test",
     reason: "test",
   });
-  server = await createServer({ ...stores, pollMs: 0 });
+  server = await createServer({ ...stores, pollMs: 0, logger: false });
   const sample = await readCsv(CSV, { limit: 5 });
   records = [0, 1, 2, 3, 4].map((i) => {
     const r = sample.table.row(i);
@@ -142,6 +142,16 @@ describe("prediction server", () => {
     await server.holder.loadAll();
     expect(server.holder.get("phishing")?.version).toBe(2);
     expect((await post("/v1/models/phishing/predict", records[0])).statusCode).toBe(200);
+    // A refused bundle is not tried again on every poll; concurrent refreshes do not race.
+    await Promise.all([
+      server.holder.loadAll(),
+      server.holder.refresh("phishing"),
+      server.holder.refresh("phishing"),
+    ]);
+    const metrics = (await server.app.inject({ url: "/metrics" })).body;
+    expect(metrics).toContain('netwarden_model_load_events_total{model="phishing",result="failed"} 1');
+    expect(metrics).toContain('netwarden_model_load_events_total{model="phishing",result="loaded"} 2');
+    expect(metrics).toContain('netwarden_served_model_version{model="phishing"} 2');
   });
 
   it("describes a served model", async () => {

@@ -78,10 +78,13 @@ export function parsePipelineConfig(
   return { config, path, hash: configHash(config), locate };
 }
 
-/** Hash of the config without data locations: where the data lives is covered by its fingerprint. */
+/**
+ * Hash of the config without data locations (files or a database/S3 source): where the data lives
+ * is covered by its fingerprint, so the same data from a CSV or a database gives the same hash.
+ */
 export function configHash(config: PipelineConfig): string {
   const { data, ...rest } = config;
-  const { path: _p, train: _tr, test: _te, ...dataRest } = data;
+  const { path: _p, train: _tr, test: _te, source: _s, ...dataRest } = data;
   return sha256(canonicalJson({ ...rest, data: dataRest }));
 }
 

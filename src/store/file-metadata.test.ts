@@ -27,7 +27,9 @@ const LINEAGE: Lineage = {
   codeVersion: "0.1.0",
 };
 
-metadataStoreConformance("FileMetadataStore", async () => new FileMetadataStore(await tempRoot()));
+metadataStoreConformance("FileMetadataStore", async () => new FileMetadataStore(await tempRoot()), {
+  reopen: async (store) => new FileMetadataStore((store as FileMetadataStore).root),
+});
 
 /** Every file and folder under `dir`, as paths relative to it. */
 async function walk(dir: string, prefix = ""): Promise<string[]> {

@@ -42,7 +42,19 @@ const LINEAGE: Lineage = {
   codeVersion: "0.1.0",
 };
 
-export function metadataStoreConformance(name: string, makeStore: () => Promise<MetadataStore>): void {
+export interface MetadataConformanceHooks {
+  /**
+   * A second, independent handle on the same data as `store` (another process would open one the
+   * same way), so races run between two writers rather than inside one object.
+   */
+  reopen(store: MetadataStore): Promise<MetadataStore>;
+}
+
+export function metadataStoreConformance(
+  name: string,
+  makeStore: () => Promise<MetadataStore>,
+  hooks: MetadataConformanceHooks,
+): void {
   describe(`MetadataStore conformance: ${name}`, () => {
     let store: MetadataStore;
     beforeEach(async () => {
@@ -491,6 +503,72 @@ export function metadataStoreConformance(name: string, makeStore: () => Promise<
         for (let i = 1; i < history.length; i++) expect(history[i].from).toBe(history[i - 1].to);
         for (const e of history) expect(e.to).toBe(targets[Number(e.reason.slice(5))]);
         expect((await store.resolveAlias("phish", "production"))?.version).toBe(history[29].to);
+      });
+
+      it("two promoters racing through separate handles leave a consistent registry and audit log", async () => {
+        const other = await hooks.reopen(store);
+        try {
+          const run = await store.createRun({ pipeline: "p" });
+          for (let i = 0; i < 3; i++) await register("phish", run.id);
+          await store.setAlias("phish", "production", 1, { actor: "setup", reason: "first" });
+          const rounds = 15;
+          for (let i = 0; i < rounds; i++) {
+            // Both promoters read the alias, then move it: the classic lost-update race.
+            const [a, b] = await Promise.all([
+              store.setAlias("phish", "production", 2, { actor: "alice", reason: `round ${i}` }),
+              other.setAlias("phish", "production", 3, { actor: "bob", reason: `round ${i}` }),
+            ]);
+            expect([a.to, b.to].sort()).toEqual([2, 3]);
+          }
+          for (const handle of [store, other]) {
+            const history = await handle.aliasHistory("phish", "production");
+            expect(history).toHaveLength(1 + 2 * rounds);
+            expect(history.filter((e) => e.actor === "alice")).toHaveLength(rounds);
+            expect(history.filter((e) => e.actor === "bob")).toHaveLength(rounds);
+            // Every move starts where the previous one ended: no write was lost or reordered.
+            expect(history[0]).toMatchObject({ actor: "setup", to: 1 });
+            expect(history[0].from).toBeUndefined();
+            for (let i = 1; i < history.length; i++) {
+              expect(history[i].from).toBe(history[i - 1].to);
+              expect(Date.parse(history[i].at)).toBeGreaterThanOrEqual(Date.parse(history[i - 1].at));
+            }
+            const last = history[history.length - 1];
+            expect((await handle.resolveAlias("phish", "production"))?.version).toBe(last.to);
+            expect((await handle.listModels())[0]).toMatchObject({
+              name: "phish",
+              latestVersion: 3,
+              aliases: { production: last.to },
+            });
+          }
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("registrations racing through separate handles get distinct consecutive versions", async () => {
+        const other = await hooks.reopen(store);
+        try {
+          const run = await store.createRun({ pipeline: "p" });
+          const made = await Promise.all(
+            Array.from({ length: 16 }, (_, i) =>
+              (i % 2 ? other : store).registerVersion({
+                model: "phish",
+                runId: run.id,
+                bundleHash: HASH_A,
+                metrics: { auc: i / 100 },
+                lineage: LINEAGE,
+                description: `job-${i}`,
+              }),
+            ),
+          );
+          expect(made.map((v) => v.version).sort((x, y) => x - y)).toEqual(
+            Array.from({ length: 16 }, (_, i) => i + 1),
+          );
+          expect(await other.listVersions("phish")).toEqual(await store.listVersions("phish"));
+          for (const v of made) expect(await other.getVersion("phish", v.version)).toEqual(v);
+        } finally {
+          await other.close();
+        }
       });
 
       it("registrations and alias moves interleaved on one model stay consistent", async () => {

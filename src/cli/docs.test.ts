@@ -57,6 +57,7 @@ describe("documentation stays true", () => {
         (path.startsWith("schema.columns") && documented.includes(`\`schema.columns.<name>.${last}\``)) ||
         documented.includes(`\`${path.replace(/^models\[\]/, "models[]")}\``) ||
         (path.startsWith("models[].preprocess") && documented.includes("`models[].preprocess`")) ||
+        (path.startsWith("models[].imbalance") && documented.includes("`models[].imbalance`")) ||
         (path.startsWith("preprocess.columns") && documented.includes("`preprocess.columns.<name>`"));
       expect(ok, path).toBe(true);
     }

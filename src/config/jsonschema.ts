@@ -4,18 +4,8 @@ import { COLUMN_TYPES, pipelineSchema } from "./schema.js";
 
 type JsonSchema = Record<string, unknown>;
 
-/** Hyper-parameter descriptions per learner kind, supplied by the caller (config knows no learners). */
-export interface ParamDoc {
-  type: "integer" | "number" | "boolean" | "string";
-  enum?: readonly unknown[];
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  nullable?: boolean;
-  default?: unknown;
-  description?: string;
-}
+/** JSON Schema of one hyper-parameter, built by the caller from the learner's spec (config knows no learners). */
+export type ParamDoc = Record<string, unknown>;
 
 let cached: JsonSchema | undefined;
 
@@ -45,10 +35,7 @@ export function pipelineJsonSchema(learners: Record<string, Record<string, Param
     entryProps.kind = { ...entryProps.kind, enum: kinds };
     entry.allOf = kinds.map((kind) => {
       const params: Record<string, JsonSchema> = {};
-      for (const [name, doc] of Object.entries(learners[kind])) {
-        const { nullable, ...rest } = doc;
-        params[name] = nullable ? { ...rest, type: [doc.type, "null"] } : { ...rest };
-      }
+      for (const [name, doc] of Object.entries(learners[kind])) params[name] = doc;
       const gridProps = Object.fromEntries(
         Object.entries(params).map(([k, v]) => [k, { type: "array", items: v }]),
       );

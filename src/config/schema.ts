@@ -79,12 +79,109 @@ export const schemaSection = z
   })
   .strict();
 
+export const SOURCE_KINDS = ["postgres", "mongodb", "s3"] as const;
+
+/** The keys each source kind takes (besides `kind` and `url`). */
+export const SOURCE_KEYS: Record<(typeof SOURCE_KINDS)[number], readonly string[]> = {
+  postgres: ["table", "query", "order_by", "batch_size"],
+  mongodb: ["database", "collection", "filter", "projection", "sort", "batch_size"],
+  s3: ["format"],
+};
+
+/**
+ * A database or object-store source. One object for every kind (so a misspelt key gets a "did you
+ * mean" over all of them); the keys a kind does not take are refused with the ones it does.
+ */
+const sourceSection = z
+  .object({
+    kind: z
+      .enum(SOURCE_KINDS)
+      .describe("postgres (table or query), mongodb (collection) or s3 (CSV or Parquet object)."),
+    url: nonEmpty.describe(
+      "postgres://…, mongodb://… or s3://bucket/key (use ${VAR} for secrets, e.g. url: ${DATABASE_URL}).",
+    ),
+    table: nonEmpty
+      .optional()
+      .describe("postgres: table to read (schema.table allowed), in primary-key order."),
+    query: nonEmpty.optional().describe("postgres: SQL query to read instead of a table."),
+    order_by: z.array(nonEmpty).min(1).optional().describe("postgres: columns to order the table by."),
+    database: nonEmpty.optional().describe("mongodb: database (default: the one in the URL)."),
+    collection: nonEmpty.optional().describe("mongodb: collection to read."),
+    filter: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("mongodb: query filter, e.g. { label: { $ne: null } }."),
+    projection: z
+      .record(z.string(), z.union([z.literal(0), z.literal(1), z.boolean()]))
+      .optional()
+      .describe(
+        "mongodb: fields to read (1) or leave out (0); _id is always left out unless the schema lists it.",
+      ),
+    sort: z
+      .record(z.string(), z.union([z.literal(1), z.literal(-1)]))
+      .optional()
+      .describe("mongodb: sort order, e.g. { _id: 1 }."),
+    batch_size: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe("Rows or documents per fetch (default 5000)."),
+    format: z
+      .enum(["csv", "parquet"])
+      .optional()
+      .describe("s3: object format (default: from the key, .parquet → parquet)."),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const allowed = new Set(["kind", "url", ...SOURCE_KEYS[s.kind]]);
+    for (const key of Object.keys(s)) {
+      if (allowed.has(key) || (s as Record<string, unknown>)[key] === undefined) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `a ${s.kind} source does not take \`${key}\`; it takes: ${["url", ...SOURCE_KEYS[s.kind]].join(", ")}`,
+      });
+    }
+    const scheme = s.url.split(":")[0];
+    const schemes = { postgres: ["postgres", "postgresql"], mongodb: ["mongodb", "mongodb+srv"], s3: ["s3"] }[
+      s.kind
+    ];
+    if (!schemes.includes(scheme)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: `a ${s.kind} source needs a ${schemes[0]}:// URL`,
+      });
+    }
+    if (s.kind === "postgres" && (s.table === undefined) === (s.query === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["table"], message: "set either `table` or `query`" });
+    }
+    if (s.kind === "postgres" && s.query !== undefined && s.order_by !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["order_by"],
+        message: "with `query`, put ORDER BY in the query itself",
+      });
+    }
+    if (s.kind === "mongodb" && s.collection === undefined) {
+      ctx.addIssue({ code: "custom", path: ["collection"], message: "a mongodb source needs `collection`" });
+    }
+  });
+
 const dataSection = z
   .object({
     path: nonEmpty.optional().describe("One labelled file, split into train and test by `split`."),
     train: nonEmpty.optional().describe("A given training file (with `test`: use this split as is)."),
     test: nonEmpty.optional().describe("A given test file."),
-    format: z.enum(["csv"]).default("csv"),
+    source: sourceSection
+      .optional()
+      .describe("One labelled dataset in PostgreSQL, MongoDB or S3, split into train and test by `split`."),
+    format: z
+      .enum(["csv", "parquet"])
+      .default("csv")
+      .describe("Format of the files in `path`, `train`, `test`."),
     delimiter: z.string().length(1).optional().describe("Field separator (default: detected)."),
     header: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   })
@@ -92,17 +189,24 @@ const dataSection = z
   .superRefine((d, ctx) => {
     const single = d.path !== undefined;
     const given = d.train !== undefined || d.test !== undefined;
-    if (single && given) {
+    const source = d.source !== undefined;
+    if (source && (single || given)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["source"],
+        message: "use either `source` or files (`path`, or `train` + `test`), not both",
+      });
+    } else if (single && given) {
       ctx.addIssue({
         code: "custom",
         path: ["path"],
         message: "use either `path` or `train` + `test`, not both",
       });
-    } else if (!single && !given) {
+    } else if (!single && !given && !source) {
       ctx.addIssue({
         code: "custom",
         path: ["path"],
-        message: "set `path` (one file) or `train` and `test`",
+        message: "set `path` (one file), `train` and `test`, or `source` (a database or S3 object)",
       });
     } else if (given && (d.train === undefined || d.test === undefined)) {
       ctx.addIssue({
@@ -190,6 +294,32 @@ export const preprocessSection = z
     "Unset keys take the model family's defaults (trees: ordinal, no scaling; linear: one-hot, standard).",
   );
 
+const samplingStrategy = z.union([
+  z.enum(["auto", "not majority", "minority", "not minority", "all", "majority"]),
+  z.number().gt(0).max(1),
+  z.record(z.string(), z.number().int().min(1)),
+  z.array(z.union([z.string(), z.number()])).min(1),
+]);
+
+export const imbalanceSection = z
+  .object({
+    method: z
+      .enum(["none", "smote", "tomek", "smote_tomek"])
+      .default("none")
+      .describe("Resample the training rows of every fit (never validation or test rows)."),
+    k_neighbors: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe("SMOTE: same-class neighbours to interpolate towards."),
+    sampling_strategy: samplingStrategy
+      .default("auto")
+      .describe("imbalanced-learn semantics: which classes to grow (SMOTE) or clean (Tomek links)."),
+  })
+  .strict()
+  .describe("Class-imbalance handling by resampling; class weights are a learner parameter (class_weight).");
+
 const modelEntry = z
   .object({
     kind: nonEmpty.describe("Learner kind: gbdt, logreg, ..."),
@@ -200,6 +330,9 @@ const modelEntry = z
       .default({})
       .describe("Hyper-parameters to search: each key lists the values to try."),
     preprocess: preprocessSection.optional(),
+    imbalance: imbalanceSection
+      .optional()
+      .describe("Resampling for this candidate only (same keys as `imbalance`)."),
   })
   .strict();
 
@@ -255,6 +388,7 @@ export const pipelineSchema = z
     schema: schemaSection,
     validation: validationSection,
     preprocess: preprocessSection.optional(),
+    imbalance: imbalanceSection.prefault({}),
     models: z.array(modelEntry).min(1).describe("Candidate models; the best on cross-validation wins."),
     search: searchSection,
     gate: gateSection,
@@ -267,3 +401,5 @@ export type PipelineConfigInput = z.input<typeof pipelineSchema>;
 export type ColumnConfig = z.output<typeof columnObject>;
 export type PreprocessConfig = z.output<typeof preprocessSection>;
 export type ModelEntryConfig = z.output<typeof modelEntry>;
+export type ImbalanceConfig = z.output<typeof imbalanceSection>;
+export type DataSourceConfig = z.output<typeof sourceSection>;

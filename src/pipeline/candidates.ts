@@ -1,4 +1,4 @@
-import type { LoadedConfig, PreprocessConfig } from "../config/index.js";
+import type { ImbalanceConfig, LoadedConfig, PreprocessConfig } from "../config/index.js";
 import { NetwardenError } from "../core/index.js";
 import { defaultPreprocessSpec, type PreprocessSpec } from "../features/index.js";
 import {
@@ -17,6 +17,8 @@ export interface Candidate {
   kind: string;
   params: Record<string, unknown>;
   preprocess: PreprocessSpec;
+  /** Resampling of the training rows of every fit. */
+  imbalance: ImbalanceConfig;
   /** Index of the `models:` entry it came from. */
   entry: number;
 }
@@ -82,6 +84,7 @@ export function buildCandidates(loaded: LoadedConfig): Candidate[] {
         kind: entry.kind,
         params,
         preprocess,
+        imbalance: entry.imbalance ?? config.imbalance,
         entry: i,
       });
     });

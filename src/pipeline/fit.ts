@@ -1,7 +1,14 @@
 import type { PipelineConfig } from "../config/index.js";
 import { NetwardenError, type Progress, type ProgressTask } from "../core/index.js";
 import type { Table } from "../data/index.js";
-import { type FittedPreprocessor, fitPreprocessor } from "../features/index.js";
+import {
+  type FittedPreprocessor,
+  fitPreprocessor,
+  type ResampleSummary,
+  smote,
+  smoteTomek,
+  tomekLinks,
+} from "../features/index.js";
 import {
   type ClassificationReport,
   classificationReport,
@@ -30,6 +37,32 @@ export interface CvResult {
 export interface FittedPipeline {
   preprocessor: FittedPreprocessor;
   model: FittedModel;
+  /** Class counts before and after resampling, when `imbalance.method` is set. */
+  resampled?: ResampleSummary;
+}
+
+/**
+ * Resamples the (preprocessed) training rows of one fit. Only training rows: validation, CV and
+ * test rows are never resampled, so scores stay honest.
+ */
+export function resample(
+  X: Matrix,
+  y: Int32Array,
+  candidate: Candidate,
+  classes: readonly string[],
+  seed: number,
+): { X: Matrix; y: Int32Array; summary?: ResampleSummary } {
+  const im = candidate.imbalance;
+  if (im.method === "none") return { X, y };
+  const common = { nClasses: classes.length, classNames: classes };
+  const strategy = im.sampling_strategy as never;
+  const r =
+    im.method === "smote"
+      ? smote(X, y, { ...common, k_neighbors: im.k_neighbors, sampling_strategy: strategy, seed })
+      : im.method === "tomek"
+        ? tomekLinks(X, y, { ...common, sampling_strategy: strategy })
+        : smoteTomek(X, y, { ...common, k_neighbors: im.k_neighbors, sampling_strategy: strategy, seed });
+  return { X: r.X as Matrix, y: r.y, summary: r.summary };
 }
 
 /** Index of the configured positive class (binary targets); the second class by default. */
@@ -69,24 +102,30 @@ export async function fitOne(
     const hold = stratifiedHoldout(y, 0.1, seed);
     const fitRows = features.take(hold.train);
     const preprocessor = fitPreprocessor(fitRows, specs, candidate.preprocess, { seed });
-    const X = toMatrix(preprocessor.transform(fitRows));
+    const r = resample(
+      toMatrix(preprocessor.transform(fitRows)),
+      pick(y, hold.train),
+      candidate,
+      ds.classes,
+      seed,
+    );
     const Xv = toMatrix(preprocessor.transform(features.take(hold.test)));
-    const model = await learner.fit(X, pick(y, hold.train), {
+    const model = await learner.fit(r.X, r.y, {
       nClasses: ds.classes.length,
       featureNames: preprocessor.outputNames,
       validation: { X: Xv, y: pick(y, hold.test) },
       progress: task,
     });
-    return { preprocessor, model };
+    return { preprocessor, model, ...(r.summary ? { resampled: r.summary } : {}) };
   }
   const preprocessor = fitPreprocessor(features, specs, candidate.preprocess, { seed });
-  const X = toMatrix(preprocessor.transform(features));
-  const model = await learner.fit(X, y, {
+  const r = resample(toMatrix(preprocessor.transform(features)), y, candidate, ds.classes, seed);
+  const model = await learner.fit(r.X, r.y, {
     nClasses: ds.classes.length,
     featureNames: preprocessor.outputNames,
     progress: task,
   });
-  return { preprocessor, model };
+  return { preprocessor, model, ...(r.summary ? { resampled: r.summary } : {}) };
 }
 
 /** Stratified k-fold cross-validation of every candidate on the train split. */

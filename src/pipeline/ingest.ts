@@ -19,6 +19,7 @@ import {
   type ValidationReport,
   validateTable,
 } from "../data/index.js";
+import { readParquetFile, readSource, type SourceReadResult } from "../data/sources/index.js";
 import { sortLabels } from "./schema.js";
 
 /** What ingestion and validation hand to training. */
@@ -56,18 +57,31 @@ export async function ingest(
 ): Promise<Dataset> {
   const target = config.schema.target;
   const featureNames = schema.columns.filter((c) => c.role === "feature").map((c) => c.name);
+  const validated = (name: string, r: Omit<SourceReadResult, "label">) => {
+    if (r.unexpectedColumns.length && schema.unexpectedColumns === "warn") {
+      progress.log(`unexpected columns in ${name} (not used): ${r.unexpectedColumns.join(", ")}`, "warn");
+    }
+    const report = validateTable(r.table, schema, r.rowIssues, { lineOf: r.lineOf });
+    return { name, table: r.table, report };
+  };
   const read = async (path: string) => {
+    if (config.data.format === "parquet")
+      return validated(basename(path), await readParquetFile(path, { schema, progress }));
     const task = progress.task(`reading ${basename(path)}`);
     const r = await readCsv(path, { schema, delimiter: config.data.delimiter, header: config.data.header });
     task.done(`${r.table.nRows.toLocaleString("en-US")} rows × ${r.header.length} columns`);
-    if (r.unexpectedColumns.length && schema.unexpectedColumns === "warn") {
-      progress.log(
-        `unexpected columns in ${basename(path)} (not used): ${r.unexpectedColumns.join(", ")}`,
-        "warn",
-      );
-    }
-    const report = validateTable(r.table, schema, r.rowIssues, { lineOf: r.lineOf });
-    return { path, table: r.table, report };
+    return validated(basename(path), r);
+  };
+  // A database or S3 source gives the same Table a file does; it is named by its label.
+  const readConfigured = async () => {
+    if (config.data.source === undefined) return read(config.data.path as string);
+    const r = await readSource(config.data.source, {
+      schema,
+      progress,
+      delimiter: config.data.delimiter,
+      header: config.data.header,
+    });
+    return validated(r.label, r);
   };
 
   let train: Table;
@@ -77,13 +91,13 @@ export async function ingest(
   let quarantine = "";
   let fingerprint: string;
 
-  if (config.data.path !== undefined) {
-    const r = await read(config.data.path);
-    validations = [{ source: basename(r.path), report: r.report }];
-    quarantine = quarantineFor(r.table, r.report, basename(r.path));
+  if (config.data.path !== undefined || config.data.source !== undefined) {
+    const r = await readConfigured();
+    validations = [{ source: r.name, report: r.report }];
+    quarantine = quarantineFor(r.table, r.report, r.name);
     fingerprint = fingerprintTable(r.table);
     let valid = r.table.take(r.report.validRowIndices);
-    requireTwoClasses(valid, target, basename(r.path));
+    requireTwoClasses(valid, target, r.name);
     let dropped = 0;
     if (config.split.dedupe === "drop") {
       const keys = rowKeys(valid, [...featureNames, target]);
@@ -99,7 +113,7 @@ export async function ingest(
       valid = valid.take(keep);
     }
     const labels = sortLabels(presentLabels(valid, target));
-    const y = encodeLabels(valid, target, labels, basename(r.path));
+    const y = encodeLabels(valid, target, labels, r.name);
     let s: Split;
     if (config.split.dedupe === "group") {
       s = groupStratifiedSplit(y, rowKeys(valid, featureNames), config.split.test_size, config.split.seed);
@@ -118,21 +132,21 @@ export async function ingest(
     const a = await read(config.data.train as string);
     const b = await read(config.data.test as string);
     validations = [
-      { source: basename(a.path), report: a.report },
-      { source: basename(b.path), report: b.report },
+      { source: a.name, report: a.report },
+      { source: b.name, report: b.report },
     ];
-    quarantine =
-      quarantineFor(a.table, a.report, basename(a.path)) + quarantineFor(b.table, b.report, basename(b.path));
+    quarantine = quarantineFor(a.table, a.report, a.name) + quarantineFor(b.table, b.report, b.name);
     fingerprint = sha256(`${fingerprintTable(a.table)}\n${fingerprintTable(b.table)}`);
     train = a.table.take(a.report.validRowIndices);
     test = b.table.take(b.report.validRowIndices);
-    requireTwoClasses(train, target, basename(a.path));
+    requireTwoClasses(train, target, a.name);
     split = { method: "given", droppedDuplicates: 0 };
   }
 
   const classes = sortLabels(presentLabels(train, target));
-  const trainSource = config.data.path ? "the train split" : basename(config.data.train as string);
-  const testSource = config.data.path ? "the test split" : basename(config.data.test as string);
+  const single = config.data.train === undefined;
+  const trainSource = single ? "the train split" : basename(config.data.train as string);
+  const testSource = single ? "the test split" : basename(config.data.test as string);
   const yTrain = encodeLabels(train, target, classes, trainSource);
   const yTest = encodeLabels(test, target, classes, testSource);
 

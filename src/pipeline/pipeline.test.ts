@@ -127,3 +127,21 @@ describe("bundles", () => {
     );
   });
 });
+
+describe("imbalance handling", () => {
+  it("SMOTE resamples only the training rows of each fit and records the class counts", async () => {
+    const stores = await openStores({ root: mkdtempSync(join(tmpdir(), "nw-pipe-")) });
+    const loaded = phishing((t) => `${t}\nimbalance:\n  method: smote\n  k_neighbors: 3\n`);
+    const outcome = await runTraining(loaded, { ...stores, progress: silentProgress, actor: "test" });
+    const run = await stores.metadata.getRun(outcome.runId);
+    expect(run.params["imbalance.method"]).toBe("smote");
+    // 8,844 train rows: 3,918 phishing and 4,926 legitimate; SMOTE grows the minority to the majority.
+    expect(run.metrics["imbalance.before.-1"]).toBe(3918);
+    expect(run.metrics["imbalance.before.1"]).toBe(4926);
+    expect(run.metrics["imbalance.after.-1"]).toBe(4926);
+    expect(run.metrics["imbalance.after.1"]).toBe(4926);
+    // The test split is never resampled.
+    expect(outcome.metrics["test.rows"]).toBe(2211);
+    expect(outcome.metrics["test.accuracy"]).toBeGreaterThan(0.93);
+  });
+});

@@ -176,6 +176,19 @@ export async function runTraining(loaded: LoadedConfig, ctx: TrainContext): Prom
     );
     const fitted = await fitOne(ds.train, ds.yTrain, best.candidate, ds, config.search.seed, task);
     task.done();
+    if (fitted.resampled) {
+      const rs = fitted.resampled;
+      await metadata.logParams(run.id, { "imbalance.method": rs.method });
+      const counts: Record<string, number> = {};
+      rs.classes.forEach((c, i) => {
+        counts[`imbalance.before.${c}`] = rs.before[i];
+        counts[`imbalance.after.${c}`] = rs.after[i];
+      });
+      await metadata.logMetrics(run.id, counts);
+      progress.log(
+        `resampled the training rows (${rs.method}): ${rs.before.reduce((a, b) => a + b, 0)} → ${rs.after.reduce((a, b) => a + b, 0)}`,
+      );
+    }
     for (const [series, points] of Object.entries(fitted.model.history ?? {})) {
       for (const p of points) await metadata.logMetrics(run.id, { [`fit.${series}`]: p.value }, p.step);
     }

@@ -15,7 +15,7 @@ export const runsArtifact: Command = {
   ],
   examples: ["netwarden runs artifact 20261121-101500-ab12cd validation.txt"],
   async run(ctx) {
-    const { metadata, artifacts } = await openStores({ root: ctx.home });
+    const { metadata, artifacts } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const run = await metadata.getRun(ctx.args.positionals["run-id"] as string);
       const name = ctx.args.positionals.name as string;

@@ -1,34 +1,33 @@
 import { resolve } from "node:path";
 import { loadPipelineConfig, type ParamDoc, pipelineJsonSchema } from "../../config/index.js";
 import { NetwardenError } from "../../core/index.js";
-import { learnerKinds, paramSpecs } from "../../ml/index.js";
+import { learnerKinds, type ParamSpec, paramSpecs } from "../../ml/index.js";
 import { buildCandidates, toDataSchema } from "../../pipeline/index.js";
 import type { Command } from "../command.js";
+
+/** A learner parameter as JSON Schema: numbers with their range, named values, null when allowed. */
+function paramJsonSchema(spec: ParamSpec): ParamDoc {
+  const options: Record<string, unknown>[] = [];
+  if (spec.type === "enum") options.push({ type: "string", enum: [...(spec.values ?? [])] });
+  else if (spec.type === "bool") options.push({ type: "boolean" });
+  else {
+    const num: Record<string, unknown> = { type: spec.type === "int" ? "integer" : "number" };
+    if (spec.min !== undefined) num[spec.exclusiveMin ? "exclusiveMinimum" : "minimum"] = spec.min;
+    if (spec.max !== undefined) num[spec.exclusiveMax ? "exclusiveMaximum" : "maximum"] = spec.max;
+    options.push(num);
+    if (spec.values?.length) options.push({ type: "string", enum: [...spec.values] });
+  }
+  if (spec.nullable) options.push({ type: "null" });
+  const head = { description: spec.doc, default: spec.default };
+  return options.length === 1 ? { ...head, ...options[0] } : { ...head, anyOf: options };
+}
 
 /** JSON Schema of pipeline files, with every learner's hyper-parameters typed per kind. */
 export function fullJsonSchema(): Record<string, unknown> {
   const learners: Record<string, Record<string, ParamDoc>> = {};
   for (const kind of learnerKinds()) {
     learners[kind] = {};
-    for (const [name, s] of Object.entries(paramSpecs(kind))) {
-      const doc: ParamDoc = {
-        type:
-          s.type === "int"
-            ? "integer"
-            : s.type === "bool"
-              ? "boolean"
-              : s.type === "enum"
-                ? "string"
-                : "number",
-        description: s.doc,
-        default: s.default,
-      };
-      if (s.values) doc.enum = s.values;
-      if (s.min !== undefined) doc[s.exclusiveMin ? "exclusiveMinimum" : "minimum"] = s.min;
-      if (s.max !== undefined) doc[s.exclusiveMax ? "exclusiveMaximum" : "maximum"] = s.max;
-      if (s.nullable) doc.nullable = true;
-      learners[kind][name] = doc;
-    }
+    for (const [name, spec] of Object.entries(paramSpecs(kind))) learners[kind][name] = paramJsonSchema(spec);
   }
   return pipelineJsonSchema(learners);
 }

@@ -23,7 +23,7 @@ export const modelsList: Command = {
   options: {},
   positionals: [],
   async run(ctx) {
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const models = await metadata.listModels();
       ctx.emit({ models });
@@ -61,7 +61,7 @@ export const modelsShow: Command = {
   positionals: [{ name: "name", description: "Registered model name", required: true }],
   async run(ctx) {
     const name = ctx.args.positionals.name as string;
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const summary = (await metadata.listModels()).find((m) => m.name === name);
       const versions = await metadata.listVersions(name);
@@ -131,7 +131,7 @@ export const modelsPromote: Command = {
     const name = ctx.args.positionals.name as string;
     const version = versionArg(ctx.args.positionals.version, "<version>");
     const alias = ctx.args.options.alias as string;
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const event = await metadata.setAlias(name, alias, version, {
         actor: actorOf(ctx),
@@ -165,7 +165,7 @@ export const modelsRollback: Command = {
   async run(ctx) {
     const name = ctx.args.positionals.name as string;
     const alias = ctx.args.options.alias as string;
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const current = await metadata.resolveAlias(name, alias);
       if (!current) {

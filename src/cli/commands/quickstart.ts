@@ -45,7 +45,7 @@ export const quickstart: Command = {
       ...ctx.io.env,
       NETWARDEN_DATA_DIR: dirname(data),
     });
-    const stores = await openStores({ root: ctx.home });
+    const stores = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const outcome = await runTraining(loaded, { ...stores, progress: ctx.progress, actor: actorOf(ctx) });
       printOutcome(ctx, outcome);

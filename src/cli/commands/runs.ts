@@ -27,7 +27,7 @@ export const runsList: Command = {
         `--status must be one of ${STATUSES.join(", ")}, got "${status}"`,
       );
     }
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const runs = await metadata.listRuns({
         pipeline: ctx.args.options.pipeline as string | undefined,
@@ -75,7 +75,7 @@ export const runsShow: Command = {
   options: {},
   positionals: [{ name: "run-id", description: "Run id as printed by `runs list`", required: true }],
   async run(ctx) {
-    const { metadata } = await openStores({ root: ctx.home });
+    const { metadata } = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const run = await metadata.getRun(ctx.args.positionals["run-id"] as string);
       ctx.emit({ run });

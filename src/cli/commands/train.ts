@@ -32,7 +32,7 @@ export const train: Command = {
       );
     }
     const loaded = await loadPipelineConfig(resolve(ctx.io.cwd, file), ctx.io.env);
-    const stores = await openStores({ root: ctx.home });
+    const stores = await openStores({ root: ctx.home, env: ctx.io.env });
     try {
       const outcome = await runTraining(loaded, { ...stores, progress: ctx.progress, actor: actorOf(ctx) });
       ctx.emit(outcome);

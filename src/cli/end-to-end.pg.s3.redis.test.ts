@@ -7,8 +7,8 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { dataDir } from "../core/index.js";
-import { openJobQueue, trainJob } from "../jobs/index.js";
 import { readPredictionLog } from "../monitor/index.js";
+import { createApiKey } from "../serve/index.js";
 import { LocalArtifactStore, openStores, type S3ArtifactStore } from "../store/index.js";
 
 /**
@@ -166,22 +166,43 @@ function scenario(label: string, backendEnv: () => Promise<NodeJS.ProcessEnv>) {
     expect(logged.map((r) => [r.version, r.row, r.label])).toEqual(labels.map((l, i) => [1, i, l]));
     expect(logged[0].features.SSLfinal_State).toBe(records[0][header.indexOf("SSLfinal_State")]);
 
-    // retrain through the job queue (Redis + a worker process, or in-process): same job code
-    const worker = extra.REDIS_URL
-      ? await start(["worker", "--home", home], {
-          ...env,
-          NETWARDEN_SERVE_TRAIN_CONFIGS: `phishing=${config}`,
-        })
-      : undefined;
-    const queue = await openJobQueue(
-      { train: trainJob({ ...stores, configs: { phishing: config } }) },
-      { env },
-    );
-    const job = await queue.submit("train", { config: "phishing" }, { submittedBy: "e2e" });
-    const done = await queue.wait(job.id);
-    expect(done.status, worker?.output()).toBe("succeeded");
+    // retrain through the server's POST /v1/train: with REDIS_URL the server only enqueues and a
+    // `netwarden worker` process trains; without it the server trains in-process (same job code).
+    const admin = createApiKey("admin");
+    const jobEnv = {
+      ...env,
+      NETWARDEN_SERVE_TRAIN_CONFIGS: `phishing=${config}`,
+      NETWARDEN_SERVE_API_KEYS: admin.hash,
+    };
+    const trainer = await start(["serve", "--port", "0", "--home", home], jobEnv);
+    const auth = { authorization: `Bearer ${admin.key}`, "content-type": "application/json" };
+    const jobState = async (id: string) =>
+      (await (await fetch(`${trainer.first.url}/v1/jobs/${id}`, { headers: auth })).json()) as {
+        status: string;
+        result?: unknown;
+      };
+    const submitted = await fetch(`${trainer.first.url}/v1/train`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ config: "phishing" }),
+    });
+    expect(submitted.status).toBe(202);
+    const job = (await submitted.json()) as { id: string };
+    let worker: Awaited<ReturnType<typeof start>> | undefined;
+    if (extra.REDIS_URL) {
+      // The server only enqueues: nothing runs the job until a worker comes.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await jobState(job.id)).status).toBe("queued");
+      worker = await start(["worker", "--home", home], jobEnv);
+    }
+    let done = await jobState(job.id);
+    for (let i = 0; i < 600 && !["succeeded", "failed", "cancelled"].includes(done.status); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      done = await jobState(job.id);
+    }
+    expect(done.status, `${worker?.output() ?? ""}${trainer.output()}`).toBe("succeeded");
     expect(done.result).toMatchObject({ accepted: true, version: 2 });
-    await queue.close();
+    await stop(trainer.child);
     if (worker) await stop(worker.child);
 
     const show = JSON.parse((await run(["models", "show", "phishing", "--home", home, "--json"], env)).out);

@@ -11,7 +11,7 @@ export interface LoadedConfig {
   config: PipelineConfig;
   /** Absolute path of the file (or a label for text that did not come from a file). */
   path: string;
-  /** sha256 of everything that shapes the model (data file locations excluded: see `configHash`). */
+  /** sha256 of everything that shapes the model (data locations and thread counts excluded: see `configHash`). */
   hash: string;
   /** "file:line:col" of the value at `path` in the YAML, or of the nearest enclosing node. */
   locate(path: Path): string;
@@ -83,9 +83,11 @@ export function parsePipelineConfig(
  * is covered by its fingerprint, so the same data from a CSV or a database gives the same hash.
  */
 export function configHash(config: PipelineConfig): string {
-  const { data, ...rest } = config;
+  const { data, search, ...rest } = config;
   const { path: _p, train: _tr, test: _te, source: _s, ...dataRest } = data;
-  return sha256(canonicalJson({ ...rest, data: dataRest }));
+  // How many threads cross-validate changes no result, so it is no part of the model's identity.
+  const { n_jobs: _j, ...searchRest } = search;
+  return sha256(canonicalJson({ ...rest, search: searchRest, data: dataRest }));
 }
 
 function displayPath(path: string): string {

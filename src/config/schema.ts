@@ -343,6 +343,15 @@ const searchSection = z
     strategy: z.enum(["grid", "random"]).default("grid"),
     n_iter: z.number().int().min(1).default(10).describe("Candidates drawn by random search."),
     seed: z.number().int().min(0).default(42),
+    n_jobs: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "Candidate × fold fits run at once in worker threads (null: one per core; 1: one after the other).",
+      ),
   })
   .strict()
   .prefault({});

@@ -1,5 +1,5 @@
 import type { PipelineConfig } from "../config/index.js";
-import { NetwardenError, type Progress, type ProgressTask } from "../core/index.js";
+import { NetwardenError, type ProgressTask } from "../core/index.js";
 import type { Table } from "../data/index.js";
 import {
   type FittedPreprocessor,
@@ -15,24 +15,11 @@ import {
   createLearner,
   type FittedModel,
   fromColumns,
-  greaterIsBetter,
   type Matrix,
-  type MetricName,
-  score,
   stratifiedHoldout,
-  stratifiedKFold,
 } from "../ml/index.js";
 import type { Candidate } from "./candidates.js";
 import type { Dataset } from "./ingest.js";
-
-export interface CvResult {
-  candidate: Candidate;
-  /** Selection metric per fold. */
-  scores: number[];
-  mean: number;
-  std: number;
-  seconds: number;
-}
 
 export interface FittedPipeline {
   preprocessor: FittedPreprocessor;
@@ -128,61 +115,6 @@ export async function fitOne(
   return { preprocessor, model, ...(r.summary ? { resampled: r.summary } : {}) };
 }
 
-/** Stratified k-fold cross-validation of every candidate on the train split. */
-export async function crossValidate(
-  config: PipelineConfig,
-  ds: Dataset,
-  candidates: readonly Candidate[],
-  progress: Progress,
-): Promise<CvResult[]> {
-  const metric = config.search.metric as MetricName;
-  const k = config.search.cv_folds;
-  const folds = stratifiedKFold(ds.yTrain, k, config.search.seed);
-  const pos = positiveIndex(config, ds.classes);
-  const task = progress.task(
-    `cross-validating ${candidates.length} candidate(s) × ${k} folds`,
-    candidates.length * k,
-  );
-  const results: CvResult[] = [];
-  for (const candidate of candidates) {
-    const started = Date.now();
-    const scores: number[] = [];
-    for (const fold of folds) {
-      const fitted = await fitOne(
-        ds.train.take(fold.train),
-        pick(ds.yTrain, fold.train),
-        candidate,
-        ds,
-        config.search.seed,
-      );
-      const Xv = toMatrix(fitted.preprocessor.transform(ds.train.take(fold.test).select(ds.featureNames)));
-      const proba = fitted.model.predictProba(Xv);
-      scores.push(
-        score(metric, pick(ds.yTrain, fold.test), proba, ds.classes.length, { positiveClass: pos }),
-      );
-      task.tick(1, `${candidate.name}: ${metric} ${mean(scores).toFixed(4)}`);
-    }
-    results.push({
-      candidate,
-      scores,
-      mean: mean(scores),
-      std: std(scores),
-      seconds: (Date.now() - started) / 1000,
-    });
-  }
-  const best = pickBest(results, metric);
-  task.done(`best ${best.candidate.name}: ${metric} ${best.mean.toFixed(4)} ± ${best.std.toFixed(4)}`);
-  return results;
-}
-
-/** Highest mean (lowest for losses); ties keep the earlier candidate, so the order in the config decides. */
-export function pickBest(results: readonly CvResult[], metric: MetricName): CvResult {
-  const sign = greaterIsBetter(metric) ? 1 : -1;
-  let best = results[0];
-  for (const r of results) if (sign * (r.mean - best.mean) > 0) best = r;
-  return best;
-}
-
 export interface Evaluation {
   report: ClassificationReport;
   /** Flat metrics for tracking: test.accuracy, test.f1_macro, ... */
@@ -225,13 +157,4 @@ function pick(y: Int32Array, idx: Int32Array): Int32Array {
   const out = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = y[idx[i]];
   return out;
-}
-
-function mean(a: readonly number[]): number {
-  return a.reduce((s, x) => s + x, 0) / a.length;
-}
-
-function std(a: readonly number[]): number {
-  const m = mean(a);
-  return Math.sqrt(a.reduce((s, x) => s + (x - m) ** 2, 0) / a.length);
 }

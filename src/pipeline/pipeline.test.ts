@@ -145,3 +145,24 @@ describe("imbalance handling", () => {
     expect(outcome.metrics["test.accuracy"]).toBeGreaterThan(0.93);
   });
 });
+
+describe("model selection in parallel", () => {
+  it("gives the same fold scores on worker threads as one after the other", async () => {
+    const grid = (t: string) =>
+      t.replace(
+        "params: { n_estimators: 30, max_depth: 5 }",
+        "params: { n_estimators: 15 }\n    grid: { max_depth: [3, 5] }\n  - kind: logreg\n    params: { C: 0.5 }",
+      );
+    const serial = phishing((t) => grid(t).replace("  cv_folds: 2\n", "  cv_folds: 2\n  n_jobs: 1\n"));
+    const parallel = phishing((t) => grid(t).replace("  cv_folds: 2\n", "  cv_folds: 2\n  n_jobs: 2\n"));
+    const run = async (loaded: LoadedConfig) => {
+      const stores = await openStores({ root: mkdtempSync(join(tmpdir(), "nw-pipe-")) });
+      return runTraining(loaded, { ...stores, progress: silentProgress, actor: "test" });
+    };
+    const a = await run(serial);
+    const b = await run(parallel);
+    expect(a.cv.map((c) => c.name)).toEqual(["gbdt#1 (max_depth=3)", "gbdt#2 (max_depth=5)", "logreg"]);
+    expect(b.cv).toEqual(a.cv);
+    expect(b.bundleHash).toBe(a.bundleHash);
+  });
+});

@@ -15,10 +15,11 @@ import type { ArtifactStore, Lineage, MetadataStore, ParamValue } from "../store
 import { encodeBundle } from "./bundle.js";
 import { buildCandidates } from "./candidates.js";
 import { applyThresholds, type CheckResult } from "./checks.js";
-import { crossValidate, evaluate, fitOne, pickBest, positiveIndex } from "./fit.js";
+import { evaluate, fitOne, positiveIndex } from "./fit.js";
 import { type GateResult, runGate } from "./gate.js";
 import { type Dataset, ingest } from "./ingest.js";
 import { toDataSchema } from "./schema.js";
+import { crossValidate, pickBest } from "./search.js";
 
 export interface TrainContext {
   metadata: MetadataStore;

@@ -1,11 +1,11 @@
-import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import { type Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap } from "yaml";
 import type { z } from "zod";
 import { canonicalJson, type ErrorCode, NetwardenError, sha256 } from "../core/index.js";
 import { knownKeysAt } from "./jsonschema.js";
 import { closest, describeValue, formatPath, type Path } from "./paths.js";
 import { type PipelineConfig, pipelineSchema } from "./schema.js";
+import { parseYaml, readConfigFile } from "./yaml.js";
 
 export interface LoadedConfig {
   config: PipelineConfig;
@@ -22,20 +22,11 @@ export async function loadPipelineConfig(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NetwardenError(
-      "NW_CONFIG_NOT_FOUND",
-      code === "ENOENT"
-        ? `config file \`${file}\` does not exist`
-        : `config file \`${file}\` cannot be read (${code})`,
-      { hint: "Check the path given to -c/--config; example configs are in examples/" },
-    );
-  }
+  const { path, text } = await readConfigFile(
+    file,
+    "config file",
+    "Check the path given to -c/--config; example configs are in examples/",
+  );
   return parsePipelineConfig(text, path, env);
 }
 
@@ -45,18 +36,8 @@ export function parsePipelineConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedConfig {
   const label = displayPath(path);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0];
-    const pos = lineCounter.linePos(err.pos[0]);
-    const first = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-    throw new NetwardenError("NW_CONFIG_YAML", `the file is not valid YAML: ${first}`, {
-      where: `${label}:${pos.line}:${pos.col}`,
-      hint: "Fix the YAML syntax there (indentation, a missing ':' or an unclosed quote are the usual causes)",
-    });
-  }
-  const locate = (p: Path) => `${label}:${positionOf(doc, lineCounter, p)}`;
+  const { doc, locate: locateKey } = parseYaml(text, label);
+  const locate = (p: Path) => locateKey(p);
   if (!isMap(doc.contents)) {
     throw new NetwardenError(
       "NW_CONFIG_INVALID_VALUE",
@@ -68,7 +49,7 @@ export function parsePipelineConfig(
   }
   const raw = interpolate(doc.toJS(), [], env, locate);
   const parsed = pipelineSchema.safeParse(raw);
-  if (!parsed.success) throw configError(parsed.error.issues, raw, locate, doc, lineCounter, label);
+  if (!parsed.success) throw configError(parsed.error.issues, raw, locate, locateKey);
   const config = parsed.data;
   const base = dirname(path);
   for (const key of ["path", "train", "test"] as const) {
@@ -127,24 +108,6 @@ function interpolate(
   return value;
 }
 
-function positionOf(doc: Document, lc: LineCounter, path: Path, keyOf?: string): string {
-  // Walk down as far as the path exists, so a missing key points at its parent mapping.
-  let node: unknown = doc.contents;
-  for (const seg of path) {
-    const next = isCollection(node) ? node.get(seg, true) : undefined;
-    if (next === undefined || next === null) break;
-    node = next;
-  }
-  if (keyOf !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === keyOf);
-    if (pair && isScalar(pair.key) && pair.key.range) node = pair.key;
-  }
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  if (!range) return "1:1";
-  const pos = lc.linePos(range[0]);
-  return `${pos.line}:${pos.col}`;
-}
-
 function valueAt(root: unknown, path: Path): unknown {
   let v = root;
   for (const seg of path) {
@@ -164,12 +127,10 @@ function configError(
   issues: z.core.$ZodIssue[],
   raw: unknown,
   locate: (p: Path) => string,
-  doc: Document,
-  lc: LineCounter,
-  label: string,
+  locateKey: (p: Path, key?: string) => string,
 ): NetwardenError {
   const problems: Problem[] = [];
-  for (const issue of issues) problems.push(...describeIssue(issue, raw, locate, doc, lc, label));
+  for (const issue of issues) problems.push(...describeIssue(issue, raw, locate, locateKey));
   const first = problems[0];
   const rest = problems.slice(1, 5);
   const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : "";
@@ -185,9 +146,7 @@ function describeIssue(
   issue: z.core.$ZodIssue,
   raw: unknown,
   locate: (p: Path) => string,
-  doc: Document,
-  lc: LineCounter,
-  label: string,
+  locateKey: (p: Path, key?: string) => string,
 ): Problem[] {
   const path = issue.path as Path;
   const at = formatPath(path);
@@ -196,7 +155,7 @@ function describeIssue(
       const known = knownKeysAt(path, raw);
       return issue.keys.map((key) => {
         const guess = closest(key, known);
-        const where = `${label}:${positionOf(doc, lc, path, key)}`;
+        const where = locateKey(path, key);
         const inside = path.length ? ` in \`${at}\`` : " at the top level";
         const expect = known.length ? ` Expected one of: ${known.join(", ")}` : "";
         const dym = guess ? `. Did you mean \`${guess}\`?` : "";

@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap } from "yaml";
 import { z } from "zod";
 import { type ErrorCode, NetwardenError } from "../core/index.js";
 import { closest, describeValue, formatPath, type Path } from "./paths.js";
+import { parseYaml, readConfigFile } from "./yaml.js";
 
 /**
  * The server config (`netwarden serve -c serve.yaml`), overridden key by key by `NETWARDEN_SERVE_*`
@@ -196,20 +196,11 @@ export async function loadServeConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ServeConfig> {
   if (file === undefined) return parseServeConfig(undefined, "(defaults)", env);
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NetwardenError(
-      "NW_CONFIG_NOT_FOUND",
-      code === "ENOENT"
-        ? `serve config \`${file}\` does not exist`
-        : `serve config \`${file}\` cannot be read (${code})`,
-      { hint: "Check the path given to -c/--config; the README's Serving section lists every key" },
-    );
-  }
+  const { path, text } = await readConfigFile(
+    file,
+    "serve config",
+    "Check the path given to -c/--config; the README's Serving section lists every key",
+  );
   return parseServeConfig(text, path, env);
 }
 
@@ -225,20 +216,8 @@ export function parseServeConfig(
   let raw: Record<string, unknown> = {};
   let locate = (_p: Path, _key?: string) => path;
   if (text !== undefined) {
-    const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      const err = doc.errors[0];
-      const pos = lc.linePos(err.pos[0]);
-      throw new NetwardenError(
-        "NW_CONFIG_YAML",
-        `the file is not valid YAML: ${err.message.split("\n")[0]}`,
-        {
-          where: `${path}:${pos.line}:${pos.col}`,
-          hint: "Fix the YAML syntax there (indentation, a missing ':' or an unclosed quote are the usual causes)",
-        },
-      );
-    }
+    const yaml = parseYaml(text, path);
+    const doc = yaml.doc;
     if (doc.contents !== null && !isMap(doc.contents)) {
       throw new NetwardenError(
         "NW_CONFIG_INVALID_VALUE",
@@ -250,7 +229,7 @@ export function parseServeConfig(
       );
     }
     raw = (doc.toJS() ?? {}) as Record<string, unknown>;
-    locate = (p, key) => `${path}:${positionOf(doc, lc, p, key)}`;
+    locate = yaml.locate;
   }
   const fromEnv = new Map<string, string>();
   for (const v of SERVE_ENV) {
@@ -400,22 +379,4 @@ function configError(
         `\`${at}\` is not valid (${issue.message}), got ${describeValue(valueAt(raw, path))}`,
       );
   }
-}
-
-function positionOf(doc: Document, lc: LineCounter, path: Path, keyOf?: string): string {
-  let node: unknown = doc.contents;
-  for (const seg of path) {
-    const next = isCollection(node) ? node.get(seg, true) : undefined;
-    if (next === undefined || next === null) break;
-    node = next;
-  }
-  // A key the schema does not know: point at the key itself.
-  if (keyOf !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === keyOf);
-    if (pair && isScalar(pair.key)) node = pair.key;
-  }
-  const range = (node as { range?: [number, number, number] } | null)?.range;
-  if (!range) return "1:1";
-  const pos = lc.linePos(range[0]);
-  return `${pos.line}:${pos.col}`;
 }

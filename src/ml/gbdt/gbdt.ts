@@ -16,7 +16,14 @@ import type {
 } from "../types.js";
 import { type GrowParams, HistGrower } from "./grower.js";
 import { GBDT_PARAMS, type GbdtParams } from "./params.js";
-import { type BoostShared, type ClassTree, growClassTreeWith, TREES_MODULE } from "./trees.js";
+import {
+  type BoostShared,
+  type ClassTree,
+  GRAD_CHUNK,
+  gradientChunks,
+  growClassTreeWith,
+  TREES_MODULE,
+} from "./trees.js";
 
 export const GBDT_KIND = "gbdt";
 
@@ -138,10 +145,43 @@ export class GbdtLearner implements Learner {
     const validLoss: HistoryPoint[] = [];
     let bestRound = 0;
     let bestLoss = Number.POSITIVE_INFINITY;
+    // Chunks of rows spread over the threads in multi-class fits; the loss adds up in chunk order.
+    const nChunks = Math.ceil(n / GRAD_CHUNK);
+    const partial = new Float64Array(buffer(2 * nChunks * 8, treeParallel));
+    const gradArgs = {
+      shared: sh,
+      y: treeParallel ? sharedInts(y) : y,
+      w: treeParallel ? sharedFloats(w) : w,
+      c0: 0,
+      c1: nChunks,
+      partial,
+    };
+    const gradients = async (): Promise<number> => {
+      if (treeParallel) {
+        const lanes = Math.min(threads, nChunks);
+        const pool = sharedPool();
+        await Promise.all(
+          Array.from({ length: lanes }, (_, t) =>
+            pool.call(TREES_MODULE, "gradientChunks", {
+              ...gradArgs,
+              c0: Math.round((t * nChunks) / lanes),
+              c1: Math.round(((t + 1) * nChunks) / lanes),
+            }),
+          ),
+        );
+      } else gradientChunks(gradArgs);
+      let loss = 0;
+      let wsum = 0;
+      for (let c = 0; c < nChunks; c++) {
+        loss += partial[2 * c];
+        wsum += partial[2 * c + 1];
+      }
+      return loss / wsum;
+    };
     const workers = grower ? await grower.startWorkers() : [];
     let failure: unknown = null;
     try {
-      gradients(sh.margins, y, w, nOut, sh.gh);
+      await gradients();
       for (let round = 0; round < p.n_estimators; round++) {
         let sampleLen = 0;
         if (rowPerm) {
@@ -158,7 +198,7 @@ export class GbdtLearner implements Learner {
           ? features.map((f, k) => growClassTreeWith(grower, sh, k, f, sampleLen))
           : await growRound(sh, features, sampleLen, threads);
         for (const t of trees) builder.add(t.nodes, t.nNodes, t.k);
-        const loss = gradients(sh.margins, y, w, nOut, sh.gh);
+        const loss = await gradients();
         trainLoss.push({ step: round + 1, value: loss });
         if (sh.vMargins && valid) {
           const vl = logLossOfMargins(sh.vMargins, valid.y, nOut);
@@ -376,58 +416,6 @@ function startingMargins(y: Int32Array, w: Float64Array, K: number, baseScore: n
   return out;
 }
 
-/**
- * Fills the gradient pairs (class-major, interleaved: gh[k * 2n + 2i] = g, gh[k * 2n + 2i + 1] = h)
- * for the current margins (class-major: margins[k * n + i]) and returns the weighted mean
- * log-loss of those margins.
- */
-function gradients(
-  margins: Float64Array,
-  y: Int32Array,
-  w: Float64Array,
-  nOut: number,
-  gh: Float64Array,
-): number {
-  const n = y.length;
-  let loss = 0;
-  let wsum = 0;
-  if (nOut === 1) {
-    for (let i = 0; i < n; i++) {
-      const z = margins[i];
-      // One exp serves the probability and the loss: softplus(±z) = max(±z, 0) + log1p(e^-|z|).
-      const e = Math.exp(-Math.abs(z));
-      const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-      const t = y[i];
-      const wi = w[i];
-      gh[2 * i] = (p - t) * wi;
-      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
-      const hinge = Math.max(t === 1 ? -z : z, 0);
-      loss += wi * (hinge + Math.log1p(e));
-      wsum += wi;
-    }
-    return loss / wsum;
-  }
-  const ex = new Float64Array(nOut);
-  const stride = 2 * n;
-  for (let i = 0; i < n; i++) {
-    let max = margins[i];
-    for (let k = 1; k < nOut; k++) if (margins[k * n + i] > max) max = margins[k * n + i];
-    let sum = 0;
-    for (let k = 0; k < nOut; k++) sum += ex[k] = Math.exp(margins[k * n + i] - max);
-    const wi = w[i];
-    const t = y[i];
-    for (let k = 0; k < nOut; k++) {
-      const p = ex[k] / sum;
-      const q = k * stride + 2 * i;
-      gh[q] = (p - (k === t ? 1 : 0)) * wi;
-      gh[q + 1] = Math.max(p * (1 - p), 1e-16) * wi;
-    }
-    loss += wi * (Math.log(sum) + max - margins[t * n + i]);
-    wsum += wi;
-  }
-  return loss / wsum;
-}
-
 /** Unweighted mean log-loss of class-major margins. */
 function logLossOfMargins(margins: Float64Array, y: Int32Array, nOut: number): number {
   const n = y.length;
@@ -497,6 +485,18 @@ function partialShuffle(a: Int32Array, m: number, rng: Rng): Int32Array {
 
 function buffer(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
   return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
+function sharedInts(a: Int32Array): Int32Array {
+  const b = new Int32Array(new SharedArrayBuffer(a.byteLength));
+  b.set(a);
+  return b;
+}
+
+function sharedFloats(a: Float64Array): Float64Array {
+  const b = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  b.set(a);
+  return b;
 }
 
 function sharedCopy(a: Uint8Array): Uint8Array {

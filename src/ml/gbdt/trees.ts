@@ -120,3 +120,85 @@ export function growClassTree(args: {
   if (!cached || cached.key !== sh.key) cached = { key: sh.key, grower: classTreeGrower(sh) };
   return growClassTreeWith(cached.grower, sh, args.k, args.features, args.sampleLen);
 }
+
+/**
+ * Fills the gradient pairs (class-major, interleaved: gh[k * 2n + 2i] = g, gh[k * 2n + 2i + 1] = h)
+ * of rows [start, end) for the current margins (class-major: margins[k * n + i]) and writes
+ * their weighted log-loss sum and weight sum to sums[0] and sums[1].
+ */
+function gradientRange(
+  margins: Float64Array,
+  y: Int32Array,
+  w: Float64Array,
+  nOut: number,
+  gh: Float64Array,
+  start: number,
+  end: number,
+  sums: Float64Array,
+): void {
+  const n = y.length;
+  let loss = 0;
+  let wsum = 0;
+  if (nOut === 1) {
+    for (let i = start; i < end; i++) {
+      const z = margins[i];
+      // One exp serves the probability and the loss: softplus(±z) = max(±z, 0) + log1p(e^-|z|).
+      const e = Math.exp(-Math.abs(z));
+      const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const t = y[i];
+      const wi = w[i];
+      gh[2 * i] = (p - t) * wi;
+      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
+      const hinge = Math.max(t === 1 ? -z : z, 0);
+      loss += wi * (hinge + Math.log1p(e));
+      wsum += wi;
+    }
+    sums[0] = loss;
+    sums[1] = wsum;
+    return;
+  }
+  const ex = new Float64Array(nOut);
+  const stride = 2 * n;
+  for (let i = start; i < end; i++) {
+    let max = margins[i];
+    for (let k = 1; k < nOut; k++) if (margins[k * n + i] > max) max = margins[k * n + i];
+    let sum = 0;
+    for (let k = 0; k < nOut; k++) sum += ex[k] = Math.exp(margins[k * n + i] - max);
+    const wi = w[i];
+    const t = y[i];
+    for (let k = 0; k < nOut; k++) {
+      const p = ex[k] / sum;
+      const q = k * stride + 2 * i;
+      gh[q] = (p - (k === t ? 1 : 0)) * wi;
+      gh[q + 1] = Math.max(p * (1 - p), 1e-16) * wi;
+    }
+    loss += wi * (Math.log(sum) + max - margins[t * n + i]);
+    wsum += wi;
+  }
+  sums[0] = loss;
+  sums[1] = wsum;
+}
+
+/** Rows per gradient chunk: chunks are the unit of work and of the loss sum, whatever the threads. */
+export const GRAD_CHUNK = 8192;
+
+/**
+ * Gradients of chunks [c0, c1) of rows (GRAD_CHUNK each) of a fit; chunk c's loss and weight sums
+ * go to partial[2c] and partial[2c + 1]. Runs on a worker or inline.
+ */
+export function gradientChunks(args: {
+  shared: BoostShared;
+  y: Int32Array;
+  w: Float64Array;
+  c0: number;
+  c1: number;
+  partial: Float64Array;
+}): void {
+  const { shared: sh, y, w, partial } = args;
+  const n = y.length;
+  for (let c = args.c0; c < args.c1; c++) {
+    const s = c * GRAD_CHUNK;
+    const e = Math.min(n, s + GRAD_CHUNK);
+    gradientRange(sh.margins, y, w, sh.nOutputs, sh.gh, s, e, partial.subarray(2 * c, 2 * c + 2));
+  }
+}

@@ -1,6 +1,8 @@
 export { defaultThreads, resolveThreads, runtimeModuleUrl, sharedPool, WorkerPool } from "./pool.js";
 export {
+  awaitTeam,
   failTeam,
+  finishTeamTask,
   followTeam,
   TEAM_ARGS,
   TEAM_CTRL_SLOTS,

@@ -87,26 +87,40 @@ export class TeamLeader {
   }
 
   private wait(): void {
-    const c = this.ctrl;
-    let waited = 0;
-    for (;;) {
-      const done = Atomics.load(c, DONE);
-      if (done >= this.members || Atomics.load(c, FAILED) !== 0) break;
-      if (Atomics.wait(c, DONE, done, 1000) === "timed-out") {
-        waited += 1000;
-        if (waited >= STALL_MS) {
-          throw new NetwardenError("NW_INTERNAL", "a worker thread stopped answering", {
-            hint: "The process may be short of memory; try n_threads: 1, or report this bug",
-          });
-        }
-      } else waited = 0;
-    }
-    if (Atomics.load(c, FAILED) !== 0) {
-      throw new NetwardenError("NW_INTERNAL", "a worker thread failed", {
-        hint: "This is a bug in netwarden; please report it",
-      });
-    }
+    awaitTeam(this.ctrl, this.members);
   }
+}
+
+/**
+ * Blocks until `members` members have counted themselves done on the control block (or one
+ * failed, which throws). For one-shot tasks: the leader resets DONE with `teamControl()` (a fresh
+ * block), hands it to each task, and each task ends with `finishTeamTask`.
+ */
+export function awaitTeam(c: Int32Array, members: number): void {
+  let waited = 0;
+  for (;;) {
+    const done = Atomics.load(c, DONE);
+    if (done >= members || Atomics.load(c, FAILED) !== 0) break;
+    if (Atomics.wait(c, DONE, done, 1000) === "timed-out") {
+      waited += 1000;
+      if (waited >= STALL_MS) {
+        throw new NetwardenError("NW_INTERNAL", "a worker thread stopped answering", {
+          hint: "The process may be short of memory; try n_threads: 1, or report this bug",
+        });
+      }
+    } else waited = 0;
+  }
+  if (Atomics.load(c, FAILED) !== 0) {
+    throw new NetwardenError("NW_INTERNAL", "a worker thread failed", {
+      hint: "This is a bug in netwarden; please report it",
+    });
+  }
+}
+
+/** A one-shot task's member counts itself done (see `awaitTeam`). */
+export function finishTeamTask(ctrl: Int32Array): void {
+  Atomics.add(ctrl, DONE, 1);
+  Atomics.notify(ctrl, DONE);
 }
 
 /**

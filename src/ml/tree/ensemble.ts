@@ -1,6 +1,7 @@
 import { NetwardenError } from "../../core/index.js";
 import { strides } from "../matrix.js";
 import type { Matrix } from "../types.js";
+import { type CompactModel, compactAddRow, compactModel, compactPredict } from "./compact.js";
 
 /**
  * One tree as built: node 0 is the root; a leaf has feature -1. A row goes left when
@@ -57,6 +58,8 @@ export class TreeEnsemble {
    */
   private readonly packedF: Float64Array;
   private readonly packedI: Int32Array;
+  /** The binned-input predictor, built on first use (null: a feature has too many thresholds). */
+  private compact: CompactModel | null | undefined;
 
   constructor(
     readonly nOutputs: number,
@@ -91,6 +94,14 @@ export class TreeEnsemble {
   predictRaw(X: Matrix, base: Float64Array, nTrees = this.roots.length): Float64Array {
     const K = this.nOutputs;
     const n = X.nRows;
+    if (this.compact === undefined) this.compact = compactModel(this);
+    const cm = this.compact;
+    if (cm) {
+      if (n > 1) return compactPredict(cm, X, base, nTrees);
+      const row = Float64Array.from(base);
+      if (n === 1) compactAddRow(cm, X.data, 0, X.layout === "row" ? 1 : X.nRows, row, 0, nTrees);
+      return row.subarray(0, n * K);
+    }
     const out = new Float64Array(n * K);
     for (let i = 0; i < n; i++) out.set(base, i * K);
     if (n === 1) {

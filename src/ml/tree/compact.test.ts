@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../core/index.js";
+import type { Matrix } from "../types.js";
+import { compactAddRow, compactModel, compactPredict } from "./compact.js";
+import { allocNodes, EnsembleBuilder, type TreeEnsemble } from "./ensemble.js";
+
+const F = 5;
+
+/**
+ * A random tree: every node splits while depth < maxDepth and a coin says so, on a random
+ * feature at one of `cuts` thresholds, with a random missing direction; leaves get W values.
+ */
+function randomTree(rng: Rng, maxDepth: number, W: number, cuts: number) {
+  const nd = allocNodes(2 ** (maxDepth + 1), W);
+  let size = 1;
+  const grow = (i: number, depth: number) => {
+    if (depth < maxDepth && (depth < 2 || rng.next() < 0.8)) {
+      const l = size;
+      size += 2;
+      nd.feature[i] = rng.int(F);
+      nd.threshold[i] = rng.int(cuts) / 4 - 1;
+      nd.defaultLeft[i] = rng.next() < 0.5 ? 1 : 0;
+      nd.left[i] = l;
+      nd.right[i] = l + 1;
+      grow(l, depth + 1);
+      grow(l + 1, depth + 1);
+    } else {
+      nd.feature[i] = -1;
+      for (let k = 0; k < W; k++) nd.value[i * W + k] = rng.next() - 0.5;
+    }
+  };
+  grow(0, 0);
+  return { nd, size };
+}
+
+function randomEnsemble(
+  seed: number,
+  trees: number,
+  maxDepth: number,
+  K: number,
+  vector: boolean,
+  cuts = 12,
+) {
+  const rng = new Rng(seed);
+  const W = vector ? K : 1;
+  const b = new EnsembleBuilder(K, W);
+  for (let t = 0; t < trees; t++) {
+    const { nd, size } = randomTree(rng, maxDepth, W, cuts);
+    b.add(nd, size, t % K);
+  }
+  return b.build();
+}
+
+/** Rows whose values hit thresholds exactly, fall between them, or are missing. */
+function randomRows(seed: number, n: number, float32 = false): Matrix {
+  const rng = new Rng(seed);
+  const data = float32 ? new Float32Array(n * F) : new Float64Array(n * F);
+  for (let i = 0; i < n * F; i++) {
+    const u = rng.next();
+    data[i] = u < 0.1 ? Number.NaN : u < 0.5 ? rng.int(12) / 4 - 1 : rng.next() * 4 - 1.5;
+  }
+  return { data, nRows: n, nCols: F, layout: "row" };
+}
+
+/** The float walk the compact predictor must reproduce bit for bit. */
+function reference(e: TreeEnsemble, X: Matrix, base: Float64Array, nTrees = e.nTrees): Float64Array {
+  const K = e.nOutputs;
+  const W = e.leafWidth;
+  const out = new Float64Array(X.nRows * K);
+  const { feature, threshold, left, defaultLeft, value } = e.nodes;
+  for (let i = 0; i < X.nRows; i++) {
+    out.set(base, i * K);
+    for (let t = 0; t < nTrees; t++) {
+      let a = e.roots[t];
+      while (feature[a] >= 0) {
+        const x = X.data[X.layout === "row" ? i * X.nCols + feature[a] : feature[a] * X.nRows + i];
+        a = Number.isNaN(x)
+          ? defaultLeft[a]
+            ? left[a]
+            : left[a] + 1
+          : x > threshold[a]
+            ? left[a] + 1
+            : left[a];
+      }
+      if (W === 1) out[i * K + e.treeOutput[t]] += value[a];
+      else for (let k = 0; k < K; k++) out[i * K + k] += value[a * K + k];
+    }
+  }
+  return out;
+}
+
+function toCol(X: Matrix): Matrix {
+  const data = new Float64Array(X.data.length);
+  for (let i = 0; i < X.nRows; i++)
+    for (let j = 0; j < X.nCols; j++) data[j * X.nRows + i] = X.data[i * X.nCols + j];
+  return { data, nRows: X.nRows, nCols: X.nCols, layout: "col" };
+}
+
+describe("compact predictor", () => {
+  const base = Float64Array.of(0.25, -1, 3);
+  const cases = [
+    { name: "shallow scalar trees (perfect layout)", e: randomEnsemble(1, 30, 6, 3, false), perfect: true },
+    { name: "shallow vector trees (perfect layout)", e: randomEnsemble(2, 9, 4, 3, true), perfect: true },
+    { name: "deep scalar trees (node layout)", e: randomEnsemble(3, 11, 14, 3, false), perfect: false },
+    { name: "deep vector trees (node layout)", e: randomEnsemble(4, 7, 13, 3, true), perfect: false },
+  ];
+
+  for (const { name, e, perfect } of cases) {
+    it(`reproduces the float walk bit for bit: ${name}`, () => {
+      const cm = compactModel(e);
+      expect(cm).not.toBeNull();
+      expect((cm?.perfectDepth ?? -1) >= 0).toBe(perfect);
+      const X = randomRows(7, 1000);
+      const want = reference(e, X, base);
+      expect(compactPredict(cm as never, X, base, e.nTrees)).toEqual(want);
+      expect(compactPredict(cm as never, toCol(X), base, e.nTrees)).toEqual(want);
+      // Single rows, through the ensemble's own entry point.
+      for (let i = 0; i < 50; i++) {
+        const row: Matrix = { data: X.data.subarray(i * F, i * F + F), nRows: 1, nCols: F, layout: "row" };
+        expect(Array.from(e.predictRaw(row, base))).toEqual(Array.from(want.subarray(i * 3, i * 3 + 3)));
+      }
+      // The first trees only.
+      expect(compactPredict(cm as never, X, base, 5)).toEqual(reference(e, X, base, 5));
+    });
+  }
+
+  it("splits a large batch over worker threads with the same sums, for float32 input too", () => {
+    const e = cases[0].e;
+    const cm = compactModel(e);
+    const X = randomRows(8, 40_000, true);
+    const got = compactPredict(cm as never, X, base, e.nTrees);
+    expect(got.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(got).toEqual(reference(e, X, base));
+    const one = new Float64Array(3);
+    one.set(base);
+    compactAddRow(cm as never, X.data, 39_999 * F, 1, one, 0, e.nTrees);
+    expect(Array.from(one)).toEqual(Array.from(got.subarray(39_999 * 3)));
+  });
+
+  it("falls back to the float walk when a feature has more than 255 thresholds", () => {
+    const e = randomEnsemble(9, 40, 9, 3, false, 1000);
+    expect(compactModel(e)).toBeNull();
+    const X = randomRows(10, 200);
+    expect(e.predictRaw(X, base)).toEqual(reference(e, X, base));
+  });
+});

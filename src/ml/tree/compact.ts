@@ -209,15 +209,17 @@ function codeRow(
       codes[co + u] = MISSING;
       continue;
     }
+    // Branch-free lower bound (the count of cuts below x): a fixed number of halvings per
+    // feature, no mispredicted jumps on the data.
     const s = cutStart[u];
-    let lo = s;
-    let hi = cutStart[u + 1];
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (x > cuts[mid]) lo = mid + 1;
-      else hi = mid;
+    let len = cutStart[u + 1] - s;
+    let base = s;
+    while (len > 1) {
+      const half = len >>> 1;
+      base += +(cuts[base + half - 1] < x) * half;
+      len -= half;
     }
-    codes[co + u] = lo - s;
+    codes[co + u] = base - s + (len === 1 ? +(cuts[base] < x) : 0);
   }
 }
 
@@ -422,40 +424,68 @@ function perfectBlock(
     const vt = bt + t - S;
     const k = treeOutput[t];
     let r = 0;
-    for (; r + 4 <= B; r += 4) {
+    for (; r + 8 <= B; r += 8) {
       const ca = r * U;
       const cb = ca + U;
       const cc = cb + U;
       const cd = cc + U;
+      const ce = cd + U;
+      const cf = ce + U;
+      const cg = cf + U;
+      const ch = cg + U;
       let a = 0;
       let b = 0;
       let c = 0;
       let d = 0;
+      let e = 0;
+      let f = 0;
+      let g = 0;
+      let h = 0;
       for (let s = 0; s < D; s++) {
         const wa = perfect[bt + a];
         const wb = perfect[bt + b];
         const wc = perfect[bt + c];
         const wd = perfect[bt + d];
+        const we = perfect[bt + e];
+        const wf = perfect[bt + f];
+        const wg = perfect[bt + g];
+        const wh = perfect[bt + h];
         const xa = codes[ca + (wa >> 9)];
         const xb = codes[cb + (wb >> 9)];
         const xc = codes[cc + (wc >> 9)];
         const xd = codes[cd + (wd >> 9)];
+        const xe = codes[ce + (we >> 9)];
+        const xf = codes[cf + (wf >> 9)];
+        const xg = codes[cg + (wg >> 9)];
+        const xh = codes[ch + (wh >> 9)];
         a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
         b = 2 * b + 1 + (+(xb > (wb & 255)) ^ ((xb & wb) >> 8));
         c = 2 * c + 1 + (+(xc > (wc & 255)) ^ ((xc & wc) >> 8));
         d = 2 * d + 1 + (+(xd > (wd & 255)) ^ ((xd & wd) >> 8));
+        e = 2 * e + 1 + (+(xe > (we & 255)) ^ ((xe & we) >> 8));
+        f = 2 * f + 1 + (+(xf > (wf & 255)) ^ ((xf & wf) >> 8));
+        g = 2 * g + 1 + (+(xg > (wg & 255)) ^ ((xg & wg) >> 8));
+        h = 2 * h + 1 + (+(xh > (wh & 255)) ^ ((xh & wh) >> 8));
       }
       const o = o0 + r * K;
       if (W === 1) {
-        out[o + k] += values[vt + a];
-        out[o + K + k] += values[vt + b];
+        out[o + 0 * K + k] += values[vt + a];
+        out[o + 1 * K + k] += values[vt + b];
         out[o + 2 * K + k] += values[vt + c];
         out[o + 3 * K + k] += values[vt + d];
+        out[o + 4 * K + k] += values[vt + e];
+        out[o + 5 * K + k] += values[vt + f];
+        out[o + 6 * K + k] += values[vt + g];
+        out[o + 7 * K + k] += values[vt + h];
       } else {
-        addVector(out, o, values, (vt + a) * W, K);
-        addVector(out, o + K, values, (vt + b) * W, K);
+        addVector(out, o + 0 * K, values, (vt + a) * W, K);
+        addVector(out, o + 1 * K, values, (vt + b) * W, K);
         addVector(out, o + 2 * K, values, (vt + c) * W, K);
         addVector(out, o + 3 * K, values, (vt + d) * W, K);
+        addVector(out, o + 4 * K, values, (vt + e) * W, K);
+        addVector(out, o + 5 * K, values, (vt + f) * W, K);
+        addVector(out, o + 6 * K, values, (vt + g) * W, K);
+        addVector(out, o + 7 * K, values, (vt + h) * W, K);
       }
     }
     for (; r < B; r++) {

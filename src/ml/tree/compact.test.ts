@@ -10,14 +10,14 @@ const F = 5;
  * A random tree: every node splits while depth < maxDepth and a coin says so, on a random
  * feature at one of `cuts` thresholds, with a random missing direction; leaves get W values.
  */
-function randomTree(rng: Rng, maxDepth: number, W: number, cuts: number) {
+function randomTree(rng: Rng, maxDepth: number, W: number, cuts: number, nf: number) {
   const nd = allocNodes(2 ** (maxDepth + 1), W);
   let size = 1;
   const grow = (i: number, depth: number) => {
     if (depth < maxDepth && (depth < 2 || rng.next() < 0.8)) {
       const l = size;
       size += 2;
-      nd.feature[i] = rng.int(F);
+      nd.feature[i] = rng.int(nf);
       nd.threshold[i] = rng.int(cuts) / 4 - 1;
       nd.defaultLeft[i] = rng.next() < 0.5 ? 1 : 0;
       nd.left[i] = l;
@@ -40,26 +40,27 @@ function randomEnsemble(
   K: number,
   vector: boolean,
   cuts = 12,
+  nf = F,
 ) {
   const rng = new Rng(seed);
   const W = vector ? K : 1;
   const b = new EnsembleBuilder(K, W);
   for (let t = 0; t < trees; t++) {
-    const { nd, size } = randomTree(rng, maxDepth, W, cuts);
+    const { nd, size } = randomTree(rng, maxDepth, W, cuts, nf);
     b.add(nd, size, t % K);
   }
   return b.build();
 }
 
 /** Rows whose values hit thresholds exactly, fall between them, or are missing. */
-function randomRows(seed: number, n: number, float32 = false): Matrix {
+function randomRows(seed: number, n: number, float32 = false, nf = F): Matrix {
   const rng = new Rng(seed);
-  const data = float32 ? new Float32Array(n * F) : new Float64Array(n * F);
-  for (let i = 0; i < n * F; i++) {
+  const data = float32 ? new Float32Array(n * nf) : new Float64Array(n * nf);
+  for (let i = 0; i < n * nf; i++) {
     const u = rng.next();
     data[i] = u < 0.1 ? Number.NaN : u < 0.5 ? rng.int(12) / 4 - 1 : rng.next() * 4 - 1.5;
   }
-  return { data, nRows: n, nCols: F, layout: "row" };
+  return { data, nRows: n, nCols: nf, layout: "row" };
 }
 
 /** The float walk the compact predictor must reproduce bit for bit. */
@@ -142,5 +143,15 @@ describe("compact predictor", () => {
     expect(compactModel(e)).toBeNull();
     const X = randomRows(10, 200);
     expect(e.predictRaw(X, base)).toEqual(reference(e, X, base));
+  });
+
+  it("keeps the node layout when more than 64 features are split on (perfect words are int16)", () => {
+    const wide = (nf: number) => randomEnsemble(11, 40, 5, 3, false, 12, nf);
+    expect(compactModel(wide(64))?.perfectDepth).toBeGreaterThanOrEqual(0);
+    const e = wide(90);
+    const cm = compactModel(e);
+    expect(cm?.perfectDepth).toBe(-1);
+    const X = randomRows(12, 500, false, 90);
+    expect(compactPredict(cm as never, X, base, e.nTrees)).toEqual(reference(e, X, base));
   });
 });

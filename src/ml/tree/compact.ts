@@ -46,12 +46,12 @@ export interface CompactModel {
   cutStart: Int32Array;
   /**
    * When every tree is at most MAX_PERFECT_DEPTH deep: each tree again, as a perfect binary tree of
-   * depth `perfectDepth` (node p's children at 2p + 1 and 2p + 2; one int32 word a node, shallow
+   * depth `perfectDepth` (node p's children at 2p + 1 and 2p + 2; one int16 word a node, shallow
    * leaves turned into nodes that always go left), and the values of its 2^depth leaves. A walk
    * is then a fixed number of branch-free steps with no child pointers; −1 when not built.
    */
   perfectDepth: number;
-  perfect: Int32Array;
+  perfect: Int16Array;
   perfectValues: Float64Array;
 }
 
@@ -138,13 +138,14 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
   let D = 0;
   for (let t = 0; t < T; t++) if (depth[t] > D) D = depth[t];
   let perfectDepth = -1;
-  let perfect = sharedI32(0);
+  let perfect = new Int16Array(new SharedArrayBuffer(2));
   let perfectValues = sharedF64(0);
-  if (D <= MAX_PERFECT_DEPTH) {
+  // Words are int16 (half the cache a walk touches): slot · 512 + 511 must stay below 2^15.
+  if (D <= MAX_PERFECT_DEPTH && used.length <= 64) {
     perfectDepth = D;
     const S = (1 << D) - 1;
     const L = 1 << D;
-    perfect = sharedI32(T * S);
+    perfect = new Int16Array(new SharedArrayBuffer(Math.max(1, T * S) * 2));
     perfectValues = sharedF64(T * L * W);
     const place = (t: number, i: number, p: number, level: number): void => {
       if (level === D) {
@@ -262,40 +263,68 @@ function perfectRow(
   const K = cm.nOutputs;
   const W = cm.leafWidth;
   let t = 0;
-  for (; t + 4 <= nTrees; t += 4) {
+  for (; t + 8 <= nTrees; t += 8) {
     const ba = t * S;
     const bb = ba + S;
     const bc = bb + S;
     const bd = bc + S;
+    const be = bd + S;
+    const bf = be + S;
+    const bg = bf + S;
+    const bh = bg + S;
     let a = 0;
     let b = 0;
     let c = 0;
     let d = 0;
+    let e = 0;
+    let f = 0;
+    let g = 0;
+    let h = 0;
     for (let s = 0; s < D; s++) {
       const wa = perfect[ba + a];
       const wb = perfect[bb + b];
       const wc = perfect[bc + c];
       const wd = perfect[bd + d];
+      const we = perfect[be + e];
+      const wf = perfect[bf + f];
+      const wg = perfect[bg + g];
+      const wh = perfect[bh + h];
       const xa = codes[wa >> 9];
       const xb = codes[wb >> 9];
       const xc = codes[wc >> 9];
       const xd = codes[wd >> 9];
+      const xe = codes[we >> 9];
+      const xf = codes[wf >> 9];
+      const xg = codes[wg >> 9];
+      const xh = codes[wh >> 9];
       a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
       b = 2 * b + 1 + (+(xb > (wb & 255)) ^ ((xb & wb) >> 8));
       c = 2 * c + 1 + (+(xc > (wc & 255)) ^ ((xc & wc) >> 8));
       d = 2 * d + 1 + (+(xd > (wd & 255)) ^ ((xd & wd) >> 8));
+      e = 2 * e + 1 + (+(xe > (we & 255)) ^ ((xe & we) >> 8));
+      f = 2 * f + 1 + (+(xf > (wf & 255)) ^ ((xf & wf) >> 8));
+      g = 2 * g + 1 + (+(xg > (wg & 255)) ^ ((xg & wg) >> 8));
+      h = 2 * h + 1 + (+(xh > (wh & 255)) ^ ((xh & wh) >> 8));
     }
     // Leaf p of tree t is value slot t · 2^D + p − S = (first word of the tree) + t + p − S.
     if (W === 1) {
-      out[o + treeOutput[t]] += values[ba + t - S + a];
+      out[o + treeOutput[t + 0]] += values[ba + t + 0 - S + a];
       out[o + treeOutput[t + 1]] += values[bb + t + 1 - S + b];
       out[o + treeOutput[t + 2]] += values[bc + t + 2 - S + c];
       out[o + treeOutput[t + 3]] += values[bd + t + 3 - S + d];
+      out[o + treeOutput[t + 4]] += values[be + t + 4 - S + e];
+      out[o + treeOutput[t + 5]] += values[bf + t + 5 - S + f];
+      out[o + treeOutput[t + 6]] += values[bg + t + 6 - S + g];
+      out[o + treeOutput[t + 7]] += values[bh + t + 7 - S + h];
     } else {
-      addVector(out, o, values, (ba + t - S + a) * W, K);
+      addVector(out, o, values, (ba + t + 0 - S + a) * W, K);
       addVector(out, o, values, (bb + t + 1 - S + b) * W, K);
       addVector(out, o, values, (bc + t + 2 - S + c) * W, K);
       addVector(out, o, values, (bd + t + 3 - S + d) * W, K);
+      addVector(out, o, values, (be + t + 4 - S + e) * W, K);
+      addVector(out, o, values, (bf + t + 5 - S + f) * W, K);
+      addVector(out, o, values, (bg + t + 6 - S + g) * W, K);
+      addVector(out, o, values, (bh + t + 7 - S + h) * W, K);
     }
   }
   for (; t < nTrees; t++) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../core/index.js";
 import type { Matrix } from "../types.js";
-import { compactAddRow, compactModel, compactPredict } from "./compact.js";
+import { compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
 import { allocNodes, EnsembleBuilder, type TreeEnsemble } from "./ensemble.js";
 
 const F = 5;
@@ -126,7 +126,7 @@ describe("compact predictor", () => {
   }
 
   it("splits a large batch over worker threads with the same sums, for float32 input too", () => {
-    const e = cases[0].e;
+    const e = randomEnsemble(13, 200, 6, 3, false);
     const cm = compactModel(e);
     const X = randomRows(8, 40_000, true);
     const got = compactPredict(cm as never, X, base, e.nTrees);
@@ -153,5 +153,11 @@ describe("compact predictor", () => {
     expect(cm?.perfectDepth).toBe(-1);
     const X = randomRows(12, 500, false, 90);
     expect(compactPredict(cm as never, X, base, e.nTrees)).toEqual(reference(e, X, base));
+  });
+
+  it("leaves models too small to pay for coding rows to the float walk", () => {
+    const stump = compactModel(randomEnsemble(14, 1, 1, 1, false)) as never;
+    expect(compactPays(stump)).toBe(false);
+    expect(compactPays(compactModel(cases[0].e) as never)).toBe(true);
   });
 });

@@ -14,6 +14,8 @@ const PASS_LEFT = 256 | 255;
 const BLOCK = 256;
 /** Below this many rows a batch stays on the calling thread. */
 const PARALLEL_MIN_ROWS = 16_384;
+/** ... and below this many tree steps (rows × the trees' depths): a few milliseconds of work. */
+const PARALLEL_MIN_STEPS = 8_000_000;
 
 /**
  * A tree ensemble recompiled for prediction. Each input value is turned once into a small code
@@ -35,6 +37,8 @@ export interface CompactModel {
   treeOutput: Int32Array;
   /** Deepest leaf of each tree (steps a walk takes at most). */
   depth: Int32Array;
+  /** The sum of `depth`: steps one row takes through every tree, at most. */
+  steps: number;
   nodes: Int32Array;
   /** Per node: offset of its leaf values in `values` (leaves only). */
   leafAt: Int32Array;
@@ -69,6 +73,14 @@ function sharedI32(n: number): Int32Array {
 
 function sharedF64(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
+}
+
+/**
+ * Whether coding a row (a binary search per used feature) costs less than it saves: small models
+ * (one tree, a few stumps) walk the float nodes faster than they can code the row.
+ */
+export function compactPays(cm: CompactModel): boolean {
+  return cm.steps >= 4 * cm.used.length;
 }
 
 /** The compact form of an ensemble, or null when a feature has more than 255 distinct thresholds. */
@@ -130,7 +142,8 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
   }
   const T = e.roots.length;
   const depth = sharedI32(T);
-  for (let t = 0; t < T; t++) depth[t] = treeDepth(nodes, e.roots[t]);
+  let steps = 0;
+  for (let t = 0; t < T; t++) steps += depth[t] = treeDepth(nodes, e.roots[t]);
   const roots = sharedI32(T);
   roots.set(e.roots);
   const treeOutput = sharedI32(T);
@@ -169,6 +182,7 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
     roots,
     treeOutput,
     depth,
+    steps,
     nodes,
     leafAt,
     values,
@@ -639,7 +653,9 @@ export function compactPredict(
   const { rowStride, colStride } = strides(X);
   const data = X.data;
   const threads =
-    n >= PARALLEL_MIN_ROWS ? Math.min(defaultThreads(), Math.floor(n / (PARALLEL_MIN_ROWS / 2))) : 1;
+    n >= PARALLEL_MIN_ROWS && n * cm.steps >= PARALLEL_MIN_STEPS
+      ? Math.min(defaultThreads(), Math.floor(n / (PARALLEL_MIN_ROWS / 2)))
+      : 1;
   if (threads <= 1) {
     const out = new Float64Array(n * K);
     predictRange(cm, data, rowStride, colStride, base, out, 0, n, nTrees, 0);

@@ -1,7 +1,7 @@
 import { NetwardenError } from "../../core/index.js";
 import { strides } from "../matrix.js";
 import type { Matrix } from "../types.js";
-import { type CompactModel, compactAddRow, compactModel, compactPredict } from "./compact.js";
+import { type CompactModel, compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
 
 /**
  * One tree as built: node 0 is the root; a leaf has feature -1. A row goes left when
@@ -58,7 +58,10 @@ export class TreeEnsemble {
    */
   private readonly packedF: Float64Array;
   private readonly packedI: Int32Array;
-  /** The binned-input predictor, built on first use (null: a feature has too many thresholds). */
+  /**
+   * The binned-input predictor, built on first use; null when a feature has too many thresholds
+   * or the model is too small for coding rows to pay.
+   */
   private compact: CompactModel | null | undefined;
 
   constructor(
@@ -94,7 +97,10 @@ export class TreeEnsemble {
   predictRaw(X: Matrix, base: Float64Array, nTrees = this.roots.length): Float64Array {
     const K = this.nOutputs;
     const n = X.nRows;
-    if (this.compact === undefined) this.compact = compactModel(this);
+    if (this.compact === undefined) {
+      const cm = compactModel(this);
+      this.compact = cm && compactPays(cm) ? cm : null;
+    }
     const cm = this.compact;
     if (cm) {
       if (n > 1) return compactPredict(cm, X, base, nTrees);

@@ -80,7 +80,7 @@ function sharedF64(n: number): Float64Array {
  * (one tree, a few stumps) walk the float nodes faster than they can code the row.
  */
 export function compactPays(cm: CompactModel): boolean {
-  return cm.steps >= 4 * cm.used.length;
+  return cm.steps >= 8 * cm.used.length;
 }
 
 /** The compact form of an ensemble, or null when a feature has more than 255 distinct thresholds. */

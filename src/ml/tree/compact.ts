@@ -1,3 +1,4 @@
+import { isMainThread } from "node:worker_threads";
 import { strides } from "../matrix.js";
 import { awaitTeam, defaultThreads, finishTeamTask, sharedPool, teamControl } from "../parallel/index.js";
 import type { FloatArray, Matrix } from "../types.js";
@@ -652,8 +653,9 @@ export function compactPredict(
   const K = cm.nOutputs;
   const { rowStride, colStride } = strides(X);
   const data = X.data;
+  // Inside a pool worker (a fold of parallel model selection) the cores are already taken.
   const threads =
-    n >= PARALLEL_MIN_ROWS && n * cm.steps >= PARALLEL_MIN_STEPS
+    isMainThread && n >= PARALLEL_MIN_ROWS && n * cm.steps >= PARALLEL_MIN_STEPS
       ? Math.min(defaultThreads(), Math.floor(n / (PARALLEL_MIN_ROWS / 2)))
       : 1;
   if (threads <= 1) {

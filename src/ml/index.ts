@@ -88,7 +88,7 @@ export {
   type OnnxSource,
   OnnxTreeModel,
 } from "./onnx/index.js";
-export { defaultThreads, resolveThreads, sharedPool, WorkerPool } from "./parallel/index.js";
+export { defaultThreads, resolveThreads, sharedCopy, sharedPool, WorkerPool } from "./parallel/index.js";
 export {
   describeParam,
   editDistance,

@@ -1,6 +1,6 @@
 import type { Column, ColumnSpec } from "../data/index.js";
 import { Table } from "../data/index.js";
-import { type MetricName, score } from "../ml/index.js";
+import { type MetricName, score, sharedCopy } from "../ml/index.js";
 import type { Candidate } from "./candidates.js";
 import { fitOne, toMatrix } from "./fit.js";
 
@@ -49,18 +49,8 @@ export async function scoreFold(task: FoldTask): Promise<number> {
 export function shareColumns(table: Table): Column[] {
   return table.columns.map((c): Column => {
     if (c.type === "numeric") {
-      const values = new Float64Array(new SharedArrayBuffer(c.values.byteLength));
-      values.set(c.values);
-      return { type: "numeric", name: c.name, values };
+      return { type: "numeric", name: c.name, values: sharedCopy(c.values) };
     }
-    const codes = new Int32Array(new SharedArrayBuffer(c.codes.byteLength));
-    codes.set(c.codes);
-    return { type: "categorical", name: c.name, codes, categories: [...c.categories] };
+    return { type: "categorical", name: c.name, codes: sharedCopy(c.codes), categories: [...c.categories] };
   });
-}
-
-export function shareInts(a: Int32Array): Int32Array {
-  const out = new Int32Array(new SharedArrayBuffer(a.byteLength));
-  out.set(a);
-  return out;
 }

@@ -5,11 +5,12 @@ import {
   type MetricName,
   paramSpecs,
   resolveThreads,
+  sharedCopy,
   sharedPool,
   stratifiedKFold,
 } from "../ml/index.js";
 import type { Candidate } from "./candidates.js";
-import { CV_TASK_MODULE, type FoldTask, scoreFold, shareColumns, shareInts } from "./cv-task.js";
+import { CV_TASK_MODULE, type FoldTask, scoreFold, shareColumns } from "./cv-task.js";
 import { positiveIndex } from "./fit.js";
 import type { Dataset } from "./ingest.js";
 
@@ -52,7 +53,7 @@ export async function crossValidate(
     positiveClass: pos,
     seed: config.search.seed,
   };
-  const shared = jobs > 1 ? { columns: shareColumns(ds.train), y: shareInts(ds.yTrain) } : undefined;
+  const shared = jobs > 1 ? { columns: shareColumns(ds.train), y: sharedCopy(ds.yTrain) } : undefined;
   const work: { c: number; f: number }[] = [];
   candidates.forEach((_, c) => {
     for (let f = 0; f < k; f++) work.push({ c, f });
@@ -70,8 +71,8 @@ export async function crossValidate(
         const t: FoldTask = {
           ...common,
           ...shared,
-          train: shareInts(fold.train),
-          test: shareInts(fold.test),
+          train: sharedCopy(fold.train),
+          test: sharedCopy(fold.test),
           candidate: singleThreaded(candidates[c]),
         };
         s = await sharedPool().call<number>(CV_TASK_MODULE, "scoreFold", t);

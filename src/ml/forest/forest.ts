@@ -1,7 +1,7 @@
 import { NetwardenError, Rng } from "../../core/index.js";
 import { type TreeScoring, treeShap } from "../explain/index.js";
 import { checkFitInput, checkPredictInput, rowWeights } from "../input.js";
-import { resolveThreads, sharedPool } from "../parallel/index.js";
+import { resolveThreads, type ShareableArray, sharedCopy, sharedPool } from "../parallel/index.js";
 import { resolveParams } from "../params.js";
 import { applyBins, fitBins } from "../tree/binning.js";
 import { EnsembleBuilder, TreeEnsemble, type TreeNodes } from "../tree/ensemble.js";
@@ -161,22 +161,14 @@ async function growAll(job: ForestJob, nTrees: number, threads: number, progress
 function binData(X: Matrix, y: Int32Array, K: number, maxBins: number, seed: number, shared: boolean) {
   const mapper = fitBins(X, maxBins, seed);
   const binned = applyBins(mapper, X);
-  const copy = <T extends Uint8Array | Int32Array | Uint16Array>(
-    a: T,
-    make: (b: SharedArrayBuffer) => T,
-  ): T => {
-    if (!shared) return a;
-    const b = make(new SharedArrayBuffer(a.byteLength));
-    b.set(a as never);
-    return b;
-  };
+  const copy = <T extends ShareableArray>(a: T): T => (shared ? sharedCopy(a) : a);
   const data: CartData = {
     n: X.nRows,
     nFeatures: X.nCols,
-    bins: copy(binned.bins, (b) => new Uint8Array(b)),
-    nBins: copy(mapper.nBins, (b) => new Uint16Array(b)),
+    bins: copy(binned.bins),
+    nBins: copy(mapper.nBins),
     upper: mapper.upper,
-    y: copy(y, (b) => new Int32Array(b)),
+    y: copy(y),
     nClasses: K,
   };
   return data;

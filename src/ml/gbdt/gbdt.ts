@@ -1,7 +1,7 @@
 import { NetwardenError, Rng } from "../../core/index.js";
 import { type TreeScoring, treeShap } from "../explain/index.js";
 import { checkFitInput, checkPredictInput, rowWeights } from "../input.js";
-import { resolveThreads, sharedPool } from "../parallel/index.js";
+import { arrayBuffer, resolveThreads, sharedCopy, sharedPool } from "../parallel/index.js";
 import { resolveParams } from "../params.js";
 import { applyBins, fitBins } from "../tree/binning.js";
 import { EnsembleBuilder, TreeEnsemble } from "../tree/ensemble.js";
@@ -117,13 +117,13 @@ export class GbdtLearner implements Learner {
       nBins: mapper.nBins,
       upper: mapper.upper,
       grow: growParams,
-      gh: new Float64Array(buffer(2 * n * nOut * 8, shared)),
-      margins: new Float64Array(buffer(n * nOut * 8, treeParallel)),
-      sample: new Int32Array(buffer(n * 4, treeParallel)),
-      inSample: new Uint8Array(buffer(n, treeParallel)),
+      gh: new Float64Array(arrayBuffer(2 * n * nOut * 8, shared)),
+      margins: new Float64Array(arrayBuffer(n * nOut * 8, treeParallel)),
+      sample: new Int32Array(arrayBuffer(n * 4, treeParallel)),
+      inSample: new Uint8Array(arrayBuffer(n, treeParallel)),
       vBins: vBinned ? (treeParallel ? sharedCopy(vBinned.bins) : vBinned.bins) : null,
       vn,
-      vMargins: valid ? new Float64Array(buffer(vn * nOut * 8, treeParallel)) : null,
+      vMargins: valid ? new Float64Array(arrayBuffer(vn * nOut * 8, treeParallel)) : null,
     };
     for (let k = 0; k < nOut; k++) {
       sh.margins.fill(base[k], k * n, (k + 1) * n);
@@ -147,11 +147,11 @@ export class GbdtLearner implements Learner {
     let bestLoss = Number.POSITIVE_INFINITY;
     // Chunks of rows spread over the threads in multi-class fits; the loss adds up in chunk order.
     const nChunks = Math.ceil(n / GRAD_CHUNK);
-    const partial = new Float64Array(buffer(2 * nChunks * 8, treeParallel));
+    const partial = new Float64Array(arrayBuffer(2 * nChunks * 8, treeParallel));
     const gradArgs = {
       shared: sh,
-      y: treeParallel ? sharedInts(y) : y,
-      w: treeParallel ? sharedFloats(w) : w,
+      y: treeParallel ? sharedCopy(y) : y,
+      w: treeParallel ? sharedCopy(w) : w,
       c0: 0,
       c1: nChunks,
       partial,
@@ -481,28 +481,6 @@ function partialShuffle(a: Int32Array, m: number, rng: Rng): Int32Array {
     a[j] = t;
   }
   return a.subarray(0, m);
-}
-
-function buffer(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
-  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-}
-
-function sharedInts(a: Int32Array): Int32Array {
-  const b = new Int32Array(new SharedArrayBuffer(a.byteLength));
-  b.set(a);
-  return b;
-}
-
-function sharedFloats(a: Float64Array): Float64Array {
-  const b = new Float64Array(new SharedArrayBuffer(a.byteLength));
-  b.set(a);
-  return b;
-}
-
-function sharedCopy(a: Uint8Array): Uint8Array {
-  const b = new Uint8Array(new SharedArrayBuffer(a.length));
-  b.set(a);
-  return b;
 }
 
 /** Grows the round's class trees on `threads` workers, one tree per call; results in class order. */

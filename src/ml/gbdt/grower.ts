@@ -1,4 +1,4 @@
-import { sharedPool, TeamLeader, teamControl } from "../parallel/index.js";
+import { arrayBuffer, sharedCopy, sharedPool, TeamLeader, teamControl } from "../parallel/index.js";
 import type { BinMapper, BinnedMatrix } from "../tree/binning.js";
 import { allocNodes, type TreeNodes } from "../tree/ensemble.js";
 import {
@@ -99,17 +99,13 @@ export class HistGrower {
     const n = binned.nRows;
     const F = mapper.nFeatures;
     const shared = threads > 1;
-    const f64 = (len: number) => new Float64Array(buffer(len * 8, shared));
-    const i32 = (len: number) => new Int32Array(buffer(len * 4, shared));
+    const f64 = (len: number) => new Float64Array(arrayBuffer(len * 8, shared));
+    const i32 = (len: number) => new Int32Array(arrayBuffer(len * 4, shared));
     const blocks = featureBlocks(mapper.nBins, threads);
     this.nBlocks = blocks.length - 1;
-    let bins = binned.bins;
-    if (shared && !(bins.buffer instanceof SharedArrayBuffer)) {
-      bins = new Uint8Array(buffer(bins.length, true));
-      bins.set(binned.bins);
-    }
-    const nBins = new Uint16Array(buffer(F * 2, shared));
-    nBins.set(mapper.nBins);
+    const bins =
+      shared && !(binned.bins.buffer instanceof SharedArrayBuffer) ? sharedCopy(binned.bins) : binned.bins;
+    const nBins = shared ? sharedCopy(mapper.nBins) : mapper.nBins.slice();
     this.shared = {
       n,
       nFeatures: F,
@@ -117,7 +113,7 @@ export class HistGrower {
       nBins,
       gh: gh ?? f64(2 * n * nOutputs),
       rowIndex: i32(n),
-      active: new Uint8Array(buffer(F, shared)),
+      active: new Uint8Array(arrayBuffer(F, shared)),
       batch: i32(MAX_BATCH * BATCH_INTS),
       sums: f64(MAX_BATCH * 2),
       results: f64(this.nBlocks * MAX_BATCH * RESULT_SLOTS),
@@ -482,10 +478,6 @@ export class HistGrower {
     this.bestLH = f64(this.bestLH);
     this.cap = cap;
   }
-}
-
-function buffer(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
-  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /** Newton step −T(G) / (H + λ). */

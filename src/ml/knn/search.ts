@@ -5,7 +5,7 @@ import {
   type NeighborIndexState,
   type NeighborResult,
 } from "../../features/resample/index.js";
-import { runtimeModuleUrl, sharedPool } from "../parallel/index.js";
+import { runtimeModuleUrl, sharedCopy, sharedPool } from "../parallel/index.js";
 
 // Queries per claim: large enough that claiming costs nothing, small enough to balance the
 // threads (a UNSW-NB15-sized search spends ~0.5 ms per query).
@@ -78,8 +78,7 @@ export function searchParallel(
   { callerShare = true } = {},
 ): NeighborResult & { chunksOnWorkers: number } {
   const nQueries = queries.length / index.nCols;
-  const q = new Float64Array(new SharedArrayBuffer(queries.byteLength));
-  q.set(queries);
+  const q = sharedCopy(queries);
   const task: SearchTask = {
     state: index.state,
     queries: q,

@@ -1,3 +1,4 @@
+export { arrayBuffer, type ShareableArray, sharedCopy } from "./memory.js";
 export { defaultThreads, resolveThreads, runtimeModuleUrl, sharedPool, WorkerPool } from "./pool.js";
 export {
   awaitTeam,

@@ -1,6 +1,13 @@
 import { isMainThread } from "node:worker_threads";
 import { strides } from "../matrix.js";
-import { awaitTeam, defaultThreads, finishTeamTask, sharedPool, teamControl } from "../parallel/index.js";
+import {
+  awaitTeam,
+  defaultThreads,
+  finishTeamTask,
+  sharedCopy,
+  sharedPool,
+  teamControl,
+} from "../parallel/index.js";
 import type { FloatArray, Matrix } from "../types.js";
 import type { TreeNodes } from "./ensemble.js";
 
@@ -36,9 +43,7 @@ export interface CompactModel {
   leafWidth: number;
   roots: Int32Array;
   treeOutput: Int32Array;
-  /** Deepest leaf of each tree (steps a walk takes at most). */
-  depth: Int32Array;
-  /** The sum of `depth`: steps one row takes through every tree, at most. */
+  /** Steps one row takes through every tree, at most (the sum of the trees' depths). */
   steps: number;
   nodes: Int32Array;
   /** Per node: offset of its leaf values in `values` (leaves only). */
@@ -142,7 +147,7 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
     nodes[2 * i + 1] = left[i];
   }
   const T = e.roots.length;
-  const depth = sharedI32(T);
+  const depth = new Int32Array(T);
   let steps = 0;
   for (let t = 0; t < T; t++) steps += depth[t] = treeDepth(nodes, e.roots[t]);
   const roots = sharedI32(T);
@@ -182,7 +187,6 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
     leafWidth: W,
     roots,
     treeOutput,
-    depth,
     steps,
     nodes,
     leafAt,
@@ -688,15 +692,6 @@ export function compactPredict(
   predictRange(cm, data, rowStride, colStride, base, out, 0, bound(1), nTrees, 0);
   awaitTeam(ctrl, threads - 1);
   return out;
-}
-
-function sharedCopy(a: FloatArray): FloatArray {
-  const b =
-    a instanceof Float32Array
-      ? new Float32Array(new SharedArrayBuffer(a.byteLength))
-      : new Float64Array(new SharedArrayBuffer(a.byteLength));
-  b.set(a);
-  return b;
 }
 
 /** Worker side of `compactPredict`: scores rows [start, end) and counts itself done. */

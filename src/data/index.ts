@@ -62,6 +62,7 @@ export {
   categoricalColumn,
   cellValue,
   columnLength,
+  concatTables,
   MISSING_CODE,
   type NumericColumn,
   numericColumn,

@@ -172,3 +172,44 @@ export function cellValue(c: Column, i: number): number | string | null {
   const code = c.codes[i];
   return code === MISSING_CODE ? null : c.categories[code];
 }
+
+/**
+ * The rows of `tables` one after another, for the columns of the first (every table must have them
+ * with the same type). Categorical dictionaries are merged by label.
+ */
+export function concatTables(tables: readonly Table[]): Table {
+  if (tables.length === 1) return tables[0];
+  const n = tables.reduce((s, t) => s + t.nRows, 0);
+  const cols = tables[0].columns.map((first): Column => {
+    if (first.type === "numeric") {
+      const v = new Float64Array(n);
+      let at = 0;
+      for (const t of tables) {
+        v.set(t.numeric(first.name).values, at);
+        at += t.nRows;
+      }
+      return { type: "numeric", name: first.name, values: v };
+    }
+    const index = new Map<string, number>();
+    const categories: string[] = [];
+    const codes = new Int32Array(n);
+    let at = 0;
+    for (const t of tables) {
+      const c = t.categorical(first.name);
+      const map = c.categories.map((label) => {
+        let k = index.get(label);
+        if (k === undefined) {
+          k = categories.length;
+          categories.push(label);
+          index.set(label, k);
+        }
+        return k;
+      });
+      for (let i = 0; i < c.codes.length; i++)
+        codes[at + i] = c.codes[i] < 0 ? MISSING_CODE : map[c.codes[i]];
+      at += t.nRows;
+    }
+    return { type: "categorical", name: first.name, codes, categories };
+  });
+  return new Table(cols, n);
+}

@@ -129,32 +129,37 @@ export function evaluate(config: PipelineConfig, ds: Dataset, fitted: FittedPipe
   const report = classificationReport(ds.yTest, proba, ds.classes, {
     positiveClass: positiveIndex(config, ds.classes),
   });
-  const m: Record<string, number> = {
-    "test.accuracy": report.accuracy,
-    "test.balanced_accuracy": report.balancedAccuracy,
-    "test.log_loss": report.logLoss,
-    "test.precision_macro": report.macro.precision,
-    "test.recall_macro": report.macro.recall,
-    "test.f1_macro": report.macro.f1,
-    "test.precision_weighted": report.weighted.precision,
-    "test.recall_weighted": report.weighted.recall,
-    "test.f1_weighted": report.weighted.f1,
-    "test.rows": report.n,
-  };
-  if (Number.isFinite(report.rocAuc)) m["test.roc_auc"] = report.rocAuc;
-  if (Number.isFinite(report.prAuc)) m["test.pr_auc"] = report.prAuc;
-  if (report.binary) {
-    m["test.precision"] = report.binary.precision;
-    m["test.recall"] = report.binary.recall;
-    m["test.f1"] = report.binary.f1;
-    m["test.brier"] = report.binary.brier;
-  }
-  for (const c of report.perClass) m[`test.f1.${c.class}`] = c.f1;
-  return { report, metrics: m, proba };
+  return { report, metrics: reportMetrics(report, "test"), proba };
 }
 
 function pick(y: Int32Array, idx: Int32Array): Int32Array {
   const out = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = y[idx[i]];
   return out;
+}
+
+/** Flat metrics of a classification report: `<prefix>.accuracy`, `<prefix>.f1_macro`, ... */
+export function reportMetrics(report: ClassificationReport, prefix: string): Record<string, number> {
+  const m: Record<string, number> = {
+    [`${prefix}.accuracy`]: report.accuracy,
+    [`${prefix}.balanced_accuracy`]: report.balancedAccuracy,
+    [`${prefix}.log_loss`]: report.logLoss,
+    [`${prefix}.precision_macro`]: report.macro.precision,
+    [`${prefix}.recall_macro`]: report.macro.recall,
+    [`${prefix}.f1_macro`]: report.macro.f1,
+    [`${prefix}.precision_weighted`]: report.weighted.precision,
+    [`${prefix}.recall_weighted`]: report.weighted.recall,
+    [`${prefix}.f1_weighted`]: report.weighted.f1,
+    [`${prefix}.rows`]: report.n,
+  };
+  if (Number.isFinite(report.rocAuc)) m[`${prefix}.roc_auc`] = report.rocAuc;
+  if (Number.isFinite(report.prAuc)) m[`${prefix}.pr_auc`] = report.prAuc;
+  if (report.binary) {
+    m[`${prefix}.precision`] = report.binary.precision;
+    m[`${prefix}.recall`] = report.binary.recall;
+    m[`${prefix}.f1`] = report.binary.f1;
+    m[`${prefix}.brier`] = report.binary.brier;
+  }
+  for (const c of report.perClass) m[`${prefix}.f1.${c.class}`] = c.f1;
+  return m;
 }

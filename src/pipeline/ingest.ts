@@ -49,14 +49,22 @@ export interface ChecksInput {
   duplicates: DuplicateReport;
 }
 
-/** Reads the configured data, validates it, quarantines bad rows and splits train/test. */
-export async function ingest(
+/** One input of a pipeline as read and validated against a schema (nothing dropped yet). */
+export interface ReadInput {
+  name: string;
+  table: Table;
+  report: ValidationReport;
+}
+
+/**
+ * Reads the data section of a pipeline with `schema`: one input for `path` or `source`, two (train,
+ * test) for a `train`/`test` pair. Jobs read a stored config's data this way with their own schema.
+ */
+export async function readInputs(
   config: PipelineConfig,
   schema: DataSchema,
   progress: Progress,
-): Promise<Dataset> {
-  const target = config.schema.target;
-  const featureNames = schema.columns.filter((c) => c.role === "feature").map((c) => c.name);
+): Promise<ReadInput[]> {
   const validated = (name: string, r: Omit<SourceReadResult, "label">) => {
     if (r.unexpectedColumns.length && schema.unexpectedColumns === "warn") {
       progress.log(`unexpected columns in ${name} (not used): ${r.unexpectedColumns.join(", ")}`, "warn");
@@ -84,6 +92,18 @@ export async function ingest(
     return validated(r.label, r);
   };
 
+  if (config.data.path !== undefined || config.data.source !== undefined) return [await readConfigured()];
+  return [await read(config.data.train as string), await read(config.data.test as string)];
+}
+
+/** Reads the configured data, validates it, quarantines bad rows and splits train/test. */
+export async function ingest(
+  config: PipelineConfig,
+  schema: DataSchema,
+  progress: Progress,
+): Promise<Dataset> {
+  const target = config.schema.target;
+  const featureNames = schema.columns.filter((c) => c.role === "feature").map((c) => c.name);
   let train: Table;
   let test: Table;
   let split: Dataset["split"];
@@ -92,7 +112,7 @@ export async function ingest(
   let fingerprint: string;
 
   if (config.data.path !== undefined || config.data.source !== undefined) {
-    const r = await readConfigured();
+    const [r] = await readInputs(config, schema, progress);
     validations = [{ source: r.name, report: r.report }];
     quarantine = quarantineFor(r.table, r.report, r.name);
     fingerprint = fingerprintTable(r.table);
@@ -129,8 +149,7 @@ export async function ingest(
       droppedDuplicates: dropped,
     };
   } else {
-    const a = await read(config.data.train as string);
-    const b = await read(config.data.test as string);
+    const [a, b] = await readInputs(config, schema, progress);
     validations = [
       { source: a.name, report: a.report },
       { source: b.name, report: b.report },
@@ -176,7 +195,8 @@ export async function ingest(
   };
 }
 
-function quarantineFor(table: Table, report: ValidationReport, source: string): string {
+/** Quarantine lines (JSONL) of an input's invalid rows, each tagged with the input's name. */
+export function quarantineFor(table: Table, report: ValidationReport, source: string): string {
   if (report.invalidRows.length === 0) return "";
   // Tag each line with its file so quarantines of a given split stay readable.
   return quarantineLines(table, report.invalidRows)

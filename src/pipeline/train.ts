@@ -18,6 +18,7 @@ import { applyThresholds, type CheckResult } from "./checks.js";
 import { evaluate, fitOne, positiveIndex } from "./fit.js";
 import { type GateResult, runGate } from "./gate.js";
 import { type Dataset, ingest } from "./ingest.js";
+import { encodeReference, REFERENCE_ARTIFACT } from "./reference.js";
 import { toDataSchema } from "./schema.js";
 import { crossValidate, pickBest } from "./search.js";
 
@@ -235,6 +236,12 @@ export async function runTraining(loaded: LoadedConfig, ctx: TrainContext): Prom
       fitted.model,
     );
     const bundleHash = await put("bundle.json", bytes, "application/json");
+    // What `drift-check` jobs compare current data with.
+    await put(
+      REFERENCE_ARTIFACT,
+      encodeReference(ds.train, ds.featureNames, config.split.seed),
+      "application/json",
+    );
     await put(
       "evaluation.json",
       canonicalJson({ report: evaluation.report, gate, metrics: evaluation.metrics }),

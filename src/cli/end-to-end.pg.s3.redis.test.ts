@@ -195,13 +195,40 @@ function scenario(label: string, backendEnv: () => Promise<NodeJS.ProcessEnv>) {
       expect((await jobState(job.id)).status).toBe("queued");
       worker = await start(["worker", "--home", home], jobEnv);
     }
-    let done = await jobState(job.id);
-    for (let i = 0; i < 600 && !["succeeded", "failed", "cancelled"].includes(done.status); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      done = await jobState(job.id);
-    }
-    expect(done.status, `${worker?.output() ?? ""}${trainer.output()}`).toBe("succeeded");
-    expect(done.result).toMatchObject({ accepted: true, version: 2 });
+    const finished = async (id: string) => {
+      let state = await jobState(id);
+      for (let i = 0; i < 600 && !["succeeded", "failed", "cancelled"].includes(state.status); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        state = await jobState(id);
+      }
+      expect(state.status, `${worker?.output() ?? ""}${trainer.output()}`).toBe("succeeded");
+      return state.result as Record<string, unknown>;
+    };
+    expect(await finished(job.id)).toMatchObject({ accepted: true, version: 2 });
+
+    // evaluate, batch-score and drift-check jobs through POST /v1/jobs, on the same workers.
+    const submit = async (type: string, payload: Record<string, unknown>) => {
+      const r = await fetch(`${trainer.first.url}/v1/jobs`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ type, payload }),
+      });
+      expect(r.status).toBe(202);
+      return finished(((await r.json()) as { id: string }).id);
+    };
+    const evaluated = await submit("evaluate", { model: "phishing", config: "phishing" });
+    expect(evaluated).toMatchObject({ version: 1, rows: 2211 });
+    expect((evaluated.metrics as Record<string, number>)["eval.accuracy"]).toBe(
+      outcome.metrics["test.accuracy"],
+    );
+    const scored = await submit("batch-score", { model: "phishing", config: "phishing" });
+    expect(scored).toMatchObject({ rows: 11055, scored: 11055, invalid: 0 });
+    const scores = Buffer.from(await stores.artifacts.getObject(scored.key as string)).toString("utf8");
+    expect(scores.split("\n")[0]).toBe("row,label,class_name,p_-1,p_1");
+    expect(scores.trimEnd().split("\n")).toHaveLength(11056);
+    // The five logged predictions are too few for a verdict, but the check runs and says so.
+    const drift = await submit("drift-check", { model: "phishing" });
+    expect(drift).toMatchObject({ current: { source: "prediction log", rows: 5 }, nInsufficient: 30 });
     await stop(trainer.child);
     if (worker) await stop(worker.child);
 

@@ -108,7 +108,9 @@ export const serveSchema = z
         train_configs: z
           .record(nonEmpty, nonEmpty)
           .default({})
-          .describe("Pipeline files `POST /v1/train` may start, by name."),
+          .describe(
+            "Pipeline files jobs may name (train; the data of evaluate, batch-score, drift-check), by name.",
+          ),
       })
       .strict()
       .prefault({}),
@@ -186,7 +188,7 @@ export const SERVE_ENV: readonly { name: string; path: Path; kind: EnvKind; doc:
     name: "NETWARDEN_SERVE_TRAIN_CONFIGS",
     path: ["jobs", "train_configs"],
     kind: "map",
-    doc: "`name=path,...` pipeline files `POST /v1/train` may start",
+    doc: "`name=path,...` pipeline files jobs may name",
   },
 ];
 

@@ -159,6 +159,18 @@ export const CODES = {
     summary: "The job type exists but this queue has no handler for it.",
     http: 501,
   },
+  NW_JOB_UNSEEN_CLASS: {
+    category: "data",
+    summary: "An evaluate job's data has a label the model never learned.",
+  },
+  NW_DRIFT_NO_REFERENCE: {
+    category: "store",
+    summary: "A drift check's model has no training reference sample (trained before they were stored).",
+  },
+  NW_DRIFT_NO_DATA: {
+    category: "data",
+    summary: "A drift check found no current rows (an empty prediction log for those days).",
+  },
 
   // --- production backends: PostgreSQL, S3, Redis, MongoDB, MLflow ---
   NW_BACKEND_CONFIG: {

@@ -149,7 +149,12 @@ export class InProcessJobQueue implements JobQueue {
       this.finish(job, "succeeded");
     } catch (e) {
       const err = asNetwardenError(e);
-      job.error = { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+      job.error = {
+        code: err.code,
+        message: err.message,
+        ...(err.where ? { where: err.where } : {}),
+        ...(err.hint ? { hint: err.hint } : {}),
+      };
       this.finish(job, "failed");
     }
   }

@@ -8,9 +8,17 @@
  * - A distributed queue (e.g. BullMQ on Redis) implements the same `JobQueue` interface with the
  *   same handlers and JSON job records; nothing that submits or reads jobs changes.
  *
- * Handlers available now: `train` (`trainJob`). `evaluate`, `batch-score` and `drift-check` are
- * declared job types; a queue without their handler answers NW_JOB_UNSUPPORTED.
+ * Handlers (`jobHandlers` gives all four): `train` (a stored config's training pipeline),
+ * `evaluate` (a registered model's metrics on a stored config's data), `batch-score` (a scored CSV
+ * in the artifact store) and `drift-check` (training reference vs. prediction log or stored data).
+ * A queue without a type's handler answers NW_JOB_UNSUPPORTED.
  */
+
+export { BATCH_SCORES_PREFIX, type BatchScoreJobResult, batchScoreJob } from "./batch-score.js";
+export type { JobStores } from "./common.js";
+export { DRIFT_MAX_ROWS, type DriftCheckJobResult, driftCheckJob } from "./drift-check.js";
+export { type EvaluateJobResult, evaluateJob } from "./evaluate.js";
+export { jobHandlers } from "./handlers.js";
 export { InProcessJobQueue, type InProcessQueueOptions } from "./in-process.js";
 export { type OpenJobQueueOptions, openJobQueue } from "./open.js";
 export { checkRedisUrl, RedisJobQueue, type RedisJobQueueOptions } from "./redis-queue.js";

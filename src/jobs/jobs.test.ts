@@ -1,29 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dataDir } from "../core/index.js";
 import { openStores } from "../store/index.js";
 import { InProcessJobQueue } from "./in-process.js";
+import { writePhishingConfig } from "./test-support/phishing.js";
 import { trainJob } from "./train.js";
 import type { JobHandler } from "./types.js";
 
-const REPO = join(import.meta.dirname, "..", "..");
-
-/** The phishing example with a small model, so a job trains in a few seconds. */
-function writeConfig(dir: string, dataPath = join(dataDir(), "phishing_websites.csv")): string {
-  const text = readFileSync(join(REPO, "examples", "phishing.yaml"), "utf8")
-    .replace(/^data:\n {2}path: .*\n/m, `data:\n  path: ${dataPath}\n`)
-    .replace(
-      /^models:\n(?: {2}.*\n| {4}.*\n)+/m,
-      "models:\n  - kind: gbdt\n    params: { n_estimators: 20, max_depth: 4, n_threads: 1 }\n",
-    )
-    .replace(/^search:\n(?: {2}.*\n)+/m, "search:\n  cv_folds: 2\n")
-    .replace(/^ {2}min: 0\.95$/m, "  min: 0.9");
-  const file = join(dir, "phishing.yaml");
-  writeFileSync(file, text);
-  return file;
-}
+const writeConfig = writePhishingConfig;
 
 const sleepJob: JobHandler = async (payload, ctx) => {
   const task = ctx.progress.task("sleep", 2);

@@ -438,7 +438,12 @@ function statusOf(state: BullState): JobStatus {
 
 /** A failure travels through Redis as JSON in the job's failedReason. */
 function encodeError(err: NetwardenError): string {
-  return JSON.stringify({ code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+  return JSON.stringify({
+    code: err.code,
+    message: err.message,
+    ...(err.where ? { where: err.where } : {}),
+    ...(err.hint ? { hint: err.hint } : {}),
+  });
 }
 
 function decodeError(reason: string | undefined): NonNullable<JobRecord["error"]> {

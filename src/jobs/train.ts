@@ -1,17 +1,8 @@
-import { loadPipelineConfig } from "../config/index.js";
-import { NetwardenError } from "../core/index.js";
 import { runTraining } from "../pipeline/index.js";
-import type { ArtifactStore, MetadataStore } from "../store/index.js";
+import { type JobStores, storedConfig } from "./common.js";
 import type { JobHandler } from "./types.js";
 
-export interface TrainJobOptions {
-  metadata: MetadataStore;
-  artifacts: ArtifactStore;
-  /** Pipeline files a job may name, by name: a request never passes a path of its own. */
-  configs: Readonly<Record<string, string>>;
-  /** Recorded in the alias history when the job did not say who submitted it. */
-  actor?: string;
-}
+export type TrainJobOptions = JobStores;
 
 /** What a finished training job answers: enough to find the run and the version it registered. */
 export interface TrainJobResult {
@@ -33,23 +24,7 @@ export interface TrainJobResult {
  */
 export function trainJob(options: TrainJobOptions): JobHandler {
   return async (payload, ctx) => {
-    const name = payload.config;
-    const known = Object.keys(options.configs);
-    if (typeof name !== "string" || !Object.hasOwn(options.configs, name)) {
-      throw new NetwardenError(
-        "NW_JOB_INVALID",
-        typeof name === "string"
-          ? `no stored training config \`${name}\``
-          : "`config` must name a stored config",
-        {
-          where: "payload.config",
-          hint: known.length
-            ? `Stored configs: ${known.join(", ")}`
-            : "The server has none: list them under jobs.train_configs in the serve config",
-        },
-      );
-    }
-    const loaded = await loadPipelineConfig(options.configs[name]);
+    const loaded = await storedConfig(options, payload);
     const actor = typeof payload.submittedBy === "string" ? payload.submittedBy : (options.actor ?? "job");
     const outcome = await runTraining(loaded, {
       metadata: options.metadata,

@@ -31,7 +31,8 @@ export interface JobRecord {
   };
   /** The handler's answer (JSON) once succeeded. */
   result?: unknown;
-  error?: { code: string; message: string; hint?: string };
+  /** `where` says which payload field (or input) was wrong, as in every NetwardenError. */
+  error?: { code: string; message: string; where?: string; hint?: string };
 }
 
 export interface JobContext {

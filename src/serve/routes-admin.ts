@@ -165,6 +165,30 @@ export async function adminRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     },
   );
 
+  app.post<{ Body: { type: JobType; payload?: Record<string, unknown> } }>(
+    "/v1/jobs",
+    opts("Queue a job of any type (answers the job; poll GET /v1/jobs/{id})", {
+      body: {
+        type: "object",
+        properties: {
+          type: { type: "string", enum: [...JOB_TYPES] },
+          payload: {
+            type: "object",
+            description:
+              "The job's options, e.g. {model, alias, config} for evaluate; a config is named (jobs.train_configs), never a path.",
+          },
+        },
+        required: ["type"],
+        additionalProperties: false,
+      },
+    }),
+    async (req, reply) => {
+      const job = await jobs.submit(req.body.type, req.body.payload ?? {}, { submittedBy: ctx.actor(req) });
+      reply.status(202).header("location", `/v1/jobs/${job.id}`);
+      return job;
+    },
+  );
+
   app.get<{ Querystring: { type?: JobType; status?: JobStatus; limit?: number } }>(
     "/v1/jobs",
     opts("Jobs, newest first", {

@@ -12,7 +12,7 @@ import Fastify, {
 import { type Logger, pino } from "pino";
 import { type ServeConfig, type ServeConfigInput, serveSchema } from "../config/index.js";
 import { asNetwardenError, NetwardenError, netwardenVersion } from "../core/index.js";
-import { type JobQueue, openJobQueue, trainJob } from "../jobs/index.js";
+import { type JobQueue, jobHandlers, openJobQueue } from "../jobs/index.js";
 import { type PredictionLogSink, SegmentLogSink } from "../monitor/index.js";
 import type { ArtifactStore, MetadataStore } from "../store/index.js";
 import { authorize, KeyRing, presentedKey } from "./auth.js";
@@ -152,17 +152,11 @@ export async function createServer(opts: ServerOptions): Promise<NetwardenServer
           segmentRows: config.prediction_log.segment_rows,
           onError: (e) => logger?.warn({ event: "prediction_log", code: e.code }, e.message),
         }));
-  // With REDIS_URL the server only enqueues and `netwarden worker`s train; otherwise in-process.
+  // With REDIS_URL the server only enqueues and `netwarden worker`s run jobs; otherwise in-process.
   const jobs =
     opts.jobs ??
     (await openJobQueue(
-      {
-        train: trainJob({
-          metadata: opts.metadata,
-          artifacts: opts.artifacts,
-          configs: config.jobs.train_configs,
-        }),
-      },
+      jobHandlers({ metadata: opts.metadata, artifacts: opts.artifacts, configs: config.jobs.train_configs }),
       { concurrency: config.jobs.concurrency, work: false, env: opts.env },
     ));
   let running = 0;

@@ -4,6 +4,7 @@ import { configSchema, configValidate } from "./config.js";
 import { datasetsFetch, datasetsList } from "./datasets.js";
 import { datasetsLoad } from "./datasets-load.js";
 import { dbMigrate } from "./db.js";
+import { jobsRun } from "./jobs.js";
 import { modelsList, modelsPromote, modelsRollback, modelsShow } from "./models.js";
 import { quickstart } from "./quickstart.js";
 import { runsList, runsShow } from "./runs.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   datasetsFetch,
   datasetsLoad,
   dbMigrate,
+  jobsRun,
   worker,
   configValidate,
   configSchema,

@@ -1,39 +1,47 @@
 import { loadServeConfig } from "../../config/index.js";
 import { NetwardenError } from "../../core/index.js";
-import { JOB_TYPES, type JobType, RedisJobQueue, trainJob } from "../../jobs/index.js";
+import { JOB_TYPES, type JobType, jobHandlers, RedisJobQueue } from "../../jobs/index.js";
 import { openStores } from "../../store/index.js";
 import type { Command } from "../command.js";
 
-/** `train:phishing@0 3 * * *` → a train job with {config: "phishing"} at 03:00 UTC daily. */
-function parseSchedule(text: string): {
+/**
+ * `train:phishing@0 3 * * *` → a train job with {config: "phishing"} at 03:00 UTC daily;
+ * `drift-check:model=phishing,from=2026-11-01@0 * * * *` → payload {model, from}, hourly.
+ */
+export function parseSchedule(text: string): {
   id: string;
   type: JobType;
   payload: Record<string, unknown>;
   cron: string;
 } {
   const m = /^([a-z-]+)(?::([^@]+))?@(.+)$/.exec(text.trim());
-  if (!m || !(JOB_TYPES as readonly string[]).includes(m[1])) {
-    throw new NetwardenError(
+  const bad = () =>
+    new NetwardenError(
       "NW_CLI_INVALID_ARGUMENT",
-      `--schedule \`${text}\` is not <type>[:<config>]@<cron>`,
+      `--schedule \`${text}\` is not <type>[:<config>|:<key>=<value>,...]@<cron>`,
       {
         where: "--schedule",
-        hint: `e.g. --schedule 'train:phishing@0 3 * * *'; job types: ${JOB_TYPES.join(", ")}`,
+        hint: `e.g. --schedule 'train:phishing@0 3 * * *' or 'drift-check:model=phishing@0 * * * *'; job types: ${JOB_TYPES.join(", ")}`,
       },
     );
+  if (!m || !(JOB_TYPES as readonly string[]).includes(m[1])) throw bad();
+  const [, type, spec, cron] = m;
+  const payload: Record<string, unknown> = {};
+  if (spec?.includes("=")) {
+    for (const pair of spec.split(",")) {
+      const eq = pair.indexOf("=");
+      if (eq < 1) throw bad();
+      payload[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+  } else if (spec) {
+    payload.config = spec.trim();
   }
-  const [, type, config, cron] = m;
-  return {
-    id: config ? `${type}:${config}` : type,
-    type: type as JobType,
-    payload: config ? { config } : {},
-    cron: cron.trim(),
-  };
+  return { id: spec ? `${type}:${spec.trim()}` : type, type: type as JobType, payload, cron: cron.trim() };
 }
 
 export const worker: Command = {
   name: "worker",
-  summary: "Run queued jobs (train, ...) from the Redis queue (REDIS_URL)",
+  summary: "Run queued jobs (train, evaluate, batch-score, drift-check) from the Redis queue (REDIS_URL)",
   description:
     "Any number of workers, on any machines, share the queue. A job whose worker dies is picked up by another\n" +
     "once its lock expires (--lock-ms). Stores are chosen as for every command (DATABASE_URL, ARTIFACT_STORE);\n" +
@@ -60,7 +68,7 @@ export const worker: Command = {
       type: "string",
       value: "spec",
       description:
-        "Repeatable job <type>[:<config>]@<cron> (UTC), e.g. 'train:phishing@0 3 * * *' (repeatable)",
+        "Recurring job <type>[:<config>|:<key>=<value>,...]@<cron> (UTC), e.g. 'train:phishing@0 3 * * *', 'drift-check:model=phishing@0 * * * *' (repeatable)",
       multiple: true,
     },
   },
@@ -68,6 +76,7 @@ export const worker: Command = {
   examples: [
     "REDIS_URL=redis://localhost:6379 netwarden worker -c serve.yaml --concurrency 2",
     "netwarden worker -c serve.yaml --schedule 'train:phishing@0 3 * * *'",
+    "netwarden worker -c serve.yaml --schedule 'drift-check:model=phishing@0 * * * *'",
   ],
   async run(ctx) {
     const o = ctx.args.options;
@@ -103,7 +112,7 @@ export const worker: Command = {
         name: ctx.io.env.NETWARDEN_QUEUE || undefined,
         concurrency,
         lockMs,
-        handlers: { train: trainJob({ ...stores, configs: config.jobs.train_configs }) },
+        handlers: jobHandlers({ ...stores, configs: config.jobs.train_configs }),
         onJob: (e) =>
           ctx.progress.log(
             `job ${e.id} (${e.type}) ${e.status}${e.error ? `: ${e.error}` : ""}`,
@@ -119,7 +128,12 @@ export const worker: Command = {
       const r = await queue.schedule(s.id, s.cron, s.type, s.payload);
       ctx.progress.log(`schedule ${r.id}: ${s.cron}${r.next ? ` (next ${r.next})` : ""}`);
     }
-    ctx.emit({ queue: queue.location, concurrency, jobs: ["train"], schedules: schedules.map((s) => s.id) });
+    ctx.emit({
+      queue: queue.location,
+      concurrency,
+      jobs: [...JOB_TYPES],
+      schedules: schedules.map((s) => s.id),
+    });
     ctx.print(
       `worker on ${queue.location}, ${concurrency} at a time; stores: ${stores.metadata.location}, ${stores.artifacts.location}`,
     );

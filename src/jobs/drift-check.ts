@@ -1,5 +1,12 @@
 import { canonicalJson, NetwardenError } from "../core/index.js";
-import { concatTables, type DataSchema, type DriftReport, driftReport, type Table } from "../data/index.js";
+import {
+  type CategoricalColumn,
+  categoricalColumn,
+  concatTables,
+  type DataSchema,
+  driftReport,
+  Table,
+} from "../data/index.js";
 import { readPredictionLog } from "../monitor/index.js";
 import { decodeReference, ingest, REFERENCE_ARTIFACT, toDataSchema } from "../pipeline/index.js";
 import {
@@ -18,6 +25,15 @@ import {
 import type { JobContext, JobHandler } from "./types.js";
 
 const SPLITS = ["all", "test", "train"] as const;
+/** The column the predicted-label comparison is reported under. */
+const PREDICTED = "(predicted label)";
+
+interface Current {
+  source: string;
+  table: Table;
+  /** The model's answers on the current rows. */
+  predicted: CategoricalColumn;
+}
 /** Most prediction-log rows compared by default: the latest ones. */
 export const DRIFT_MAX_ROWS = 100_000;
 
@@ -32,6 +48,17 @@ export interface DriftCheckJobResult {
   nInsufficient: number;
   /** Drifted features, largest PSI first. */
   drifted: string[];
+  /**
+   * The model's predicted labels on the reference rows against its answers on the current ones
+   * (the server's answers, for the log): PSI and chi-squared as for a categorical feature.
+   */
+  prediction: {
+    psi: number | null;
+    pValue: number | null;
+    drifted: boolean;
+    /** Share of rows per predicted label (and `unseen`/`missing` bins when they occur). */
+    shares: Record<string, { reference: number; current: number }>;
+  };
   /** Every feature's verdict, largest PSI first (bins are in the run's drift.json). */
   features: { column: string; psi: number | null; test: string; pValue: number | null; drifted: boolean }[];
 }
@@ -76,9 +103,28 @@ export function driftCheckJob(stores: JobStores): JobHandler {
       ...(psi !== undefined ? { psi } : {}),
       ...(pValue !== undefined ? { pValue } : {}),
     });
-    task.done(`${report.nDrifted} of ${report.features.length} features drifted`);
+    // Prediction shift: the model's answers on the reference rows against its answers now.
+    const prediction = driftReport(
+      new Table([predictedLabels(model, reference.table)]),
+      new Table([current.predicted]),
+      {
+        columns: [{ name: PREDICTED, role: "feature", type: "categorical", nullable: false }],
+        unexpectedColumns: "ignore",
+        missingTokens: [],
+      },
+      report.thresholds,
+    ).features[0];
+    task.done(
+      `${report.nDrifted} of ${report.features.length} features drifted; predictions ${prediction.drifted ? "shifted" : "steady"}`,
+    );
     const features = [...report.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
     const drifted = features.filter((f) => f.drifted).map((f) => f.column);
+    if (prediction.drifted) {
+      ctx.progress.log(
+        `${model.ref}: the predicted-label distribution shifted (PSI ${prediction.psi?.toFixed(3)})`,
+        "warn",
+      );
+    }
     if (drifted.length) {
       ctx.progress.log(
         `${model.ref}: ${drifted.length} feature(s) drifted: ${drifted.slice(0, 5).join(", ")}${drifted.length > 5 ? ", ..." : ""}`,
@@ -100,13 +146,18 @@ export function driftCheckJob(stores: JobStores): JobHandler {
           "drift.rows": current.table.nRows,
           "drift.n_drifted": report.nDrifted,
           "drift.drifted_share": report.driftedShare,
+          ...(prediction.psi !== null ? { "drift.prediction_psi": prediction.psi } : {}),
           ...Object.fromEntries(
             report.features
               .filter((f) => f.psi !== null)
               .map((f) => [`drift.psi.${f.column}`, f.psi as number]),
           ),
         });
-        await put("drift.json", canonicalJson(reportJson(report, current.source)), "application/json");
+        await put(
+          "drift.json",
+          canonicalJson({ current: current.source, ...report, prediction }),
+          "application/json",
+        );
         const result: DriftCheckJobResult = {
           runId: run.id,
           model: model.version.model,
@@ -117,6 +168,19 @@ export function driftCheckJob(stores: JobStores): JobHandler {
           driftedShare: report.driftedShare,
           nInsufficient: report.nInsufficient,
           drifted,
+          prediction: {
+            psi: prediction.psi,
+            pValue: prediction.pValue,
+            drifted: prediction.drifted,
+            shares: Object.fromEntries(
+              prediction.bins
+                .filter((b) => b.ref + b.test > 0)
+                .map((b) => [
+                  b.label,
+                  { reference: b.ref / prediction.nRef, current: b.test / prediction.nTest },
+                ]),
+            ),
+          },
           features: features.map((f) => ({
             column: f.column,
             psi: f.psi,
@@ -152,18 +216,19 @@ async function fromLog(
   model: RegisteredModel,
   payload: Record<string, unknown>,
   ctx: JobContext,
-): Promise<{ source: string; table: Table }> {
+): Promise<Current> {
   const from = optionalDay(payload, "from");
   const to = optionalDay(payload, "to");
   const maxRows = optionalInt(payload, "max_rows", 1) ?? DRIFT_MAX_ROWS;
   const name = model.version.model;
   const task = ctx.progress.task(`reading the prediction log of ${name}`);
   // Segments are read oldest first; a ring of the latest `maxRows` feature rows is kept.
-  const ring: Record<string, unknown>[] = [];
+  const ring: { features: Record<string, unknown>; label: string }[] = [];
   let seen = 0;
   for await (const rec of readPredictionLog(stores.artifacts, name, { from, to })) {
-    if (ring.length < maxRows) ring.push(rec.features);
-    else ring[seen % maxRows] = rec.features;
+    const kept = { features: rec.features, label: rec.label };
+    if (ring.length < maxRows) ring.push(kept);
+    else ring[seen % maxRows] = kept;
     seen++;
   }
   const rows = seen > maxRows ? [...ring.slice(seen % maxRows), ...ring.slice(0, seen % maxRows)] : ring;
@@ -181,7 +246,15 @@ async function fromLog(
     );
   }
   const range = from || to ? ` ${from ?? "…"}..${to ?? "…"}` : "";
-  return { source: `prediction log${range}`, table: model.bundle.recordsToTable(rows) };
+  return {
+    source: `prediction log${range}`,
+    table: model.bundle.recordsToTable(rows.map((r) => r.features)),
+    // What the server answered, whichever version answered it.
+    predicted: categoricalColumn(
+      PREDICTED,
+      rows.map((r) => r.label),
+    ),
+  };
 }
 
 async function fromConfig(
@@ -189,16 +262,29 @@ async function fromConfig(
   model: RegisteredModel,
   payload: Record<string, unknown>,
   ctx: JobContext,
-): Promise<{ source: string; table: Table }> {
+): Promise<Current> {
   const split = oneOf(payload, "split", SPLITS, "all");
   const loaded = await storedConfig(stores, payload);
   const schema = toDataSchema(loaded.config, loaded.locate);
   checkConfigFits(loaded, schema, model);
   const ds = await ingest(loaded.config, schema, ctx.progress);
   const table = split === "test" ? ds.test : split === "train" ? ds.train : concatTables([ds.train, ds.test]);
-  return { source: `config ${loaded.config.name} (${split})`, table };
+  return {
+    source: `config ${loaded.config.name} (${split})`,
+    table,
+    predicted: predictedLabels(model, table),
+  };
 }
 
-function reportJson(report: DriftReport, current: string) {
-  return { current, ...report };
+function predictedLabels(model: RegisteredModel, table: Table): CategoricalColumn {
+  const classes = model.bundle.classes;
+  const k = classes.length;
+  const proba = model.bundle.predictProba(table);
+  const labels: string[] = new Array(table.nRows);
+  for (let i = 0; i < table.nRows; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (proba[i * k + c] > proba[i * k + best]) best = c;
+    labels[i] = classes[best];
+  }
+  return categoricalColumn(PREDICTED, labels);
 }

@@ -195,6 +195,8 @@ describe("evaluate, batch-score and drift-check jobs (embedded stores, UCI phish
     expect(same.reference).toEqual({ rows: 8844, sampledFrom: 8844 });
     expect(same.nDrifted).toBe(0);
     expect(same.features).toHaveLength(30);
+    expect(same.prediction.drifted).toBe(false);
+    expect(same.prediction.psi).toBeLessThan(0.01);
 
     const shifted = await ok<DriftCheckJobResult>("drift-check", {
       model: "phishing",
@@ -204,6 +206,10 @@ describe("evaluate, batch-score and drift-check jobs (embedded stores, UCI phish
     expect(shifted.drifted).toEqual(["SSLfinal_State"]);
     expect(shifted.features[0]).toMatchObject({ column: "SSLfinal_State", drifted: true });
     expect(shifted.features[0].psi).toBeGreaterThan(1);
+    // With SSL flipped to "phishing", the model calls many more sites phishing.
+    expect(shifted.prediction.drifted).toBe(true);
+    const phishing = shifted.prediction.shares["-1"];
+    expect(phishing.current).toBeGreaterThan(phishing.reference + 0.1);
     const record = await metadata.getRun(shifted.runId);
     expect(record.metrics["drift.n_drifted"]).toBe(1);
     expect(record.artifacts.map((a) => a.name)).toEqual(["drift.json"]);
@@ -239,6 +245,8 @@ describe("evaluate, batch-score and drift-check jobs (embedded stores, UCI phish
     expect(r.current).toEqual({ source: "prediction log", rows: 2500 });
     expect(r.drifted).toContain("SSLfinal_State");
     expect(r.features[0].column).toBe("SSLfinal_State");
+    expect(r.prediction.drifted).toBe(true);
+    expect(r.prediction.shares["-1"].current).toBeGreaterThan(r.prediction.shares["-1"].reference);
   });
 
   it("answers coded errors for bad payloads, unknown aliases and models without a reference", async () => {

@@ -13,7 +13,7 @@ import {
 } from "../../jobs/index.js";
 import { openStores } from "../../store/index.js";
 import { actorOf, type Command, type CommandContext } from "../command.js";
-import { fmt, formatTable } from "../format.js";
+import { fmt, formatTable, pct } from "../format.js";
 
 export const jobsRun: Command = {
   name: "jobs run",
@@ -205,6 +205,12 @@ function printResult(ctx: CommandContext, type: JobType, result: unknown): void 
         ),
       );
       if (r.features.length > 15) ctx.print(`... ${r.features.length - 15} more in the run's drift.json`);
+      const shares = Object.entries(r.prediction.shares)
+        .map(([l, x]) => `${l} ${pct(x.reference)} → ${pct(x.current)}`)
+        .join(", ");
+      ctx.print(
+        `predicted labels ${r.prediction.drifted ? "shifted" : "steady"}${r.prediction.psi === null ? "" : ` (PSI ${fmt(r.prediction.psi)})`}: ${shares}`,
+      );
       return;
     }
   }

@@ -1,4 +1,5 @@
 import { followTeam, TEAM_ARGS } from "../parallel/index.js";
+import { HistKernel } from "./hist-kernel.js";
 
 /**
  * Memory shared by the threads that grow a boosted tree together. The leader (main thread)
@@ -116,6 +117,10 @@ export class HistEngine {
   private readonly pool: Float64Array[] = [];
   private readonly activeList: Int32Array;
   private nActive = 0;
+  /** The WebAssembly builder (histograms of gradient and hessian only); null: the JavaScript loop. */
+  private readonly kernel: HistKernel | null;
+  /** Gradient offset the kernel holds the pairs of; -1 after a new tree. */
+  private kernelGh = -1;
 
   constructor(
     private readonly sh: HistShared,
@@ -132,7 +137,8 @@ export class HistEngine {
     for (let j = 0; j < nf; j++) this.slotStart[j + 1] = this.slotStart[j] + sh.nBins[f0 + j] + 1;
     this.histLen = this.slotStart[nf] * this.S;
     const n = sh.n;
-    this.codes = new Uint16Array(n * nf);
+    this.kernel = this.S === 2 ? HistKernel.create(n, nf, this.histLen) : null;
+    this.codes = this.kernel?.codes ?? new Uint16Array(n * nf);
     for (let j = 0; j < nf; j++) {
       const col = sh.bins.subarray((f0 + j) * n, (f0 + j + 1) * n);
       const s = this.slotStart[j];
@@ -149,6 +155,10 @@ export class HistEngine {
     const nEntries = ctrl[ARG_ENTRIES];
     const ghOff = ctrl[ARG_GH_OFFSET];
     if (ctrl[ARG_NEW_TREE]) this.newTree();
+    if (this.kernel && this.kernelGh !== ghOff) {
+      this.kernel.loadGradients(sh.gh, ghOff);
+      this.kernelGh = ghOff;
+    }
     const batch = sh.batch;
     for (let e = 0; e < nEntries; e++) {
       const b = e * BATCH_INTS;
@@ -188,6 +198,9 @@ export class HistEngine {
     let m = 0;
     for (let j = 0; j < this.nf; j++) if (active[this.f0 + j]) this.activeList[m++] = j;
     this.nActive = m;
+    // A new tree has new gradients, wherever they sit.
+    this.kernelGh = -1;
+    this.kernel?.setFeatures(this.activeList, m);
   }
 
   private setHist(node: number, hist: Float64Array): void {
@@ -208,6 +221,10 @@ export class HistEngine {
   }
 
   private build(hist: Float64Array, ghOff: number, start: number, end: number): void {
+    if (this.kernel && this.nActive > 0) {
+      this.kernel.build(hist, this.sh.rowIndex, start, end, this.nActive);
+      return;
+    }
     hist.fill(0);
     const gh = this.sh.gh;
     const idx = this.sh.rowIndex;

@@ -5,14 +5,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compileWat } from "../../../scripts/wat.mjs";
 import { takeRows } from "../matrix.js";
 import { loadUnswNumeric } from "../test-support/datasets.js";
+import { wasmEnabled } from "../wasm.js";
 import { GbdtLearner } from "./gbdt.js";
-import { kernelEnabled } from "./hist-kernel.js";
 
 const HERE = import.meta.dirname;
 
 describe("gbdt: WebAssembly histogram kernel", () => {
   afterEach(() => {
-    delete process.env.NETWARDEN_HIST_KERNEL;
+    delete process.env.NETWARDEN_WASM;
   });
 
   it("is the compiled form of hist-kernel.wat (run `npm run wasm` after editing it)", async () => {
@@ -38,12 +38,12 @@ describe("gbdt: WebAssembly histogram kernel", () => {
         JSON.stringify(
           (await new GbdtLearner({ ...params, n_threads: 1 }).fit(X, y, { nClasses: K })).toJSON(),
         );
-      expect(kernelEnabled()).toBe(true);
+      expect(wasmEnabled()).toBe(true);
       const withKernel = await train();
-      process.env.NETWARDEN_HIST_KERNEL = "js";
-      expect(kernelEnabled()).toBe(false);
+      process.env.NETWARDEN_WASM = "off";
+      expect(wasmEnabled()).toBe(false);
       const withJs = await train();
-      delete process.env.NETWARDEN_HIST_KERNEL;
+      delete process.env.NETWARDEN_WASM;
       expect(withKernel).toBe(withJs);
     }
   });

@@ -1,3 +1,4 @@
+import { align64, instantiate } from "../wasm.js";
 import { WASM_BASE64 } from "./hist-kernel.wasm.js";
 
 interface KernelExports {
@@ -13,42 +14,6 @@ interface KernelExports {
     list: number,
     m: number,
   ): void;
-}
-
-/** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
-  Memory: new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
-}
-type WasmModule = { readonly __wasmModule: unique symbol };
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-/** Largest memory a kernel asks for: wasm32 addresses 4 GiB; keep well inside it. */
-const MAX_BYTES = 3 * 2 ** 30;
-const PAGE = 65_536;
-
-let compiled: WasmModule | null | undefined;
-
-/** Compiled once per thread; null where WebAssembly is unavailable. */
-function kernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    try {
-      compiled = wasm ? new wasm.Module(Buffer.from(WASM_BASE64, "base64")) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
-
-/** `NETWARDEN_HIST_KERNEL=js` builds histograms in JavaScript (same results; for comparisons). */
-export function kernelEnabled(): boolean {
-  return process.env.NETWARDEN_HIST_KERNEL !== "js" && kernelModule() !== null;
-}
-
-function align(x: number): number {
-  return (x + 63) & ~63;
 }
 
 /**
@@ -67,14 +32,13 @@ export class HistKernel {
   private readonly k: KernelExports;
 
   private constructor(
-    memory: { buffer: ArrayBuffer },
+    buf: ArrayBuffer,
     k: KernelExports,
     at: HistKernel["at"],
     private readonly n: number,
     private readonly nf: number,
     histLen: number,
   ) {
-    const buf = memory.buffer;
     this.k = k;
     this.at = at;
     this.codes = new Uint16Array(buf, at.codes, n * nf);
@@ -86,20 +50,14 @@ export class HistKernel {
 
   /** A kernel for n rows × nf features and histograms of `histLen` doubles; null when it cannot run here. */
   static create(n: number, nf: number, histLen: number): HistKernel | null {
-    const mod = kernelEnabled() ? kernelModule() : null;
-    if (!mod) return null;
     const at = { codes: 0, idx: 0, gh: 0, list: 0, hist: 0 };
-    at.idx = align(at.codes + 2 * n * nf);
-    at.gh = align(at.idx + 4 * n);
-    at.list = align(at.gh + 16 * n);
-    at.hist = align(at.list + 4 * nf);
-    const bytes = at.hist + 8 * histLen;
-    if (bytes > MAX_BYTES) return null;
-    const pages = Math.ceil(bytes / PAGE);
-    const api = wasm as WasmApi;
-    const memory = new api.Memory({ initial: pages, maximum: pages });
-    const inst = new api.Instance(mod, { env: { memory } });
-    return new HistKernel(memory, inst.exports as unknown as KernelExports, at, n, nf, histLen);
+    at.idx = align64(at.codes + 2 * n * nf);
+    at.gh = align64(at.idx + 4 * n);
+    at.list = align64(at.gh + 16 * n);
+    at.hist = align64(at.list + 4 * nf);
+    const inst = instantiate<KernelExports>(WASM_BASE64, at.hist + 8 * histLen);
+    if (!inst) return null;
+    return new HistKernel(inst.buffer, inst.exports, at, n, nf, histLen);
   }
 
   /** Gradient pairs of this tree: gh[off .. off + 2n). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../core/index.js";
 import type { Matrix } from "../types.js";
 import { compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
+import { CompactKernel } from "./compact-kernel.js";
 import { allocNodes, EnsembleBuilder, type TreeEnsemble } from "./ensemble.js";
 
 const F = 5;
@@ -124,6 +125,23 @@ describe("compact predictor", () => {
       expect(compactPredict(cm as never, X, base, 5)).toEqual(reference(e, X, base, 5));
     });
   }
+
+  it("walks perfect scalar trees in WebAssembly, and without it gives the same sums", () => {
+    const e = randomEnsemble(1, 30, 6, 3, false);
+    const cm = compactModel(e) as NonNullable<ReturnType<typeof compactModel>>;
+    expect(CompactKernel.create(cm, 256)).not.toBeNull();
+    // Vector leaves (forests) keep the JavaScript walk.
+    expect(CompactKernel.create(compactModel(randomEnsemble(2, 9, 4, 3, true)) as never, 256)).toBeNull();
+    const X = randomRows(7, 300);
+    const withKernel = compactPredict(cm, X, base, e.nTrees);
+    process.env.NETWARDEN_WASM = "off";
+    try {
+      expect(CompactKernel.create(cm, 256)).toBeNull();
+      expect(compactPredict(cm, X, base, e.nTrees)).toEqual(withKernel);
+    } finally {
+      delete process.env.NETWARDEN_WASM;
+    }
+  });
 
   it("splits a large batch over worker threads with the same sums, for float32 input too", () => {
     const e = randomEnsemble(13, 200, 6, 3, false);

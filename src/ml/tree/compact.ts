@@ -9,6 +9,7 @@ import {
   teamControl,
 } from "../parallel/index.js";
 import type { FloatArray, Matrix } from "../types.js";
+import { CompactKernel } from "./compact-kernel.js";
 import type { TreeNodes } from "./ensemble.js";
 
 /** Most distinct thresholds per feature: a row's codes are 0..255, and 256 means missing. */
@@ -244,6 +245,8 @@ function codeRow(
 }
 
 const rowCodes = new Map<CompactModel, Uint16Array>();
+/** The WebAssembly walk of the model served last, by model (null: it has none). */
+const rowKernels = new Map<CompactModel, CompactKernel | null>();
 
 /**
  * Adds one row's leaves to out[o .. o + nOutputs), four trees walked side by side (a single row's
@@ -258,6 +261,20 @@ export function compactAddRow(
   o: number,
   nTrees: number,
 ): void {
+  let kernel = rowKernels.get(cm);
+  if (kernel === undefined) {
+    kernel = CompactKernel.create(cm, 1);
+    rowKernels.clear();
+    rowKernels.set(cm, kernel);
+  }
+  if (kernel) {
+    const K = cm.nOutputs;
+    codeRow(cm, data, xo, colStride, kernel.codes, 0);
+    kernel.out.set(out.subarray(o, o + K));
+    kernel.row(nTrees);
+    out.set(kernel.out.subarray(0, K), o);
+    return;
+  }
   let codes = rowCodes.get(cm);
   if (!codes) {
     codes = new Uint16Array(Math.max(1, cm.used.length));
@@ -442,8 +459,20 @@ function predictRange(
 ): void {
   const U = Math.max(1, cm.used.length);
   const K = cm.nOutputs;
-  const codes = new Uint16Array(BLOCK * U);
   for (let i = start; i < end; i++) out.set(base, i * K);
+  const kernel = end - start >= 8 ? CompactKernel.create(cm, BLOCK) : null;
+  if (kernel) {
+    for (let b0 = start; b0 < end; b0 += BLOCK) {
+      const B = Math.min(BLOCK, end - b0);
+      for (let r = 0; r < B; r++)
+        codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, kernel.codes, r * U);
+      kernel.out.set(out.subarray(b0 * K, (b0 + B) * K));
+      kernel.block(B, nTrees);
+      out.set(kernel.out.subarray(0, B * K), b0 * K);
+    }
+    return;
+  }
+  const codes = new Uint16Array(BLOCK * U);
   for (let b0 = start; b0 < end; b0 += BLOCK) {
     const B = Math.min(BLOCK, end - b0);
     for (let r = 0; r < B; r++) codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, codes, r * U);

@@ -1,5 +1,6 @@
 import type { Rng } from "../../core/index.js";
 import { allocNodes, type TreeNodes } from "../tree/ensemble.js";
+import { CartKernel } from "./cart-kernel.js";
 
 /** Binned training data a classification tree is grown on (shared by all trees of a fit). */
 export interface CartData {
@@ -25,6 +26,9 @@ export interface CartParams {
   /** Extremely randomised trees: one random threshold per examined feature instead of the best. */
   random: boolean;
 }
+
+/** Nodes with fewer rows build their histograms in JavaScript: a kernel call costs more. */
+const KERNEL_MIN_ROWS = 32;
 
 /** Up to this many distinct bins in a node are sorted; more are found by a pass over all bins. */
 const SORT_MAX = 48;
@@ -60,6 +64,8 @@ export class CartGrower {
   private cap = 0;
   private readonly idx: Int32Array;
   private readonly tmp: Int32Array;
+  /** WebAssembly histograms: idx, hist, cnt and touched are then views into its memory. */
+  private readonly kernel: CartKernel | null;
   private readonly featPerm: Int32Array;
   // Per-feature scratch: class weights per bin (+ missing) and row counts per bin.
   private readonly hist: Float64Array;
@@ -96,12 +102,14 @@ export class CartGrower {
     this.K = data.nClasses;
     let maxBins = 0;
     for (let f = 0; f < data.nFeatures; f++) maxBins = Math.max(maxBins, data.nBins[f] + 1);
-    this.idx = new Int32Array(data.n);
+    // The extra-trees loop draws one threshold per feature and never builds full histograms.
+    this.kernel = p.random ? null : CartKernel.create(data.bins, data.y, data.n, this.K, maxBins);
+    this.idx = this.kernel?.idx ?? new Int32Array(data.n);
     this.tmp = new Int32Array(data.n);
     this.featPerm = new Int32Array(data.nFeatures);
-    this.hist = new Float64Array(maxBins * this.K);
-    this.cnt = new Int32Array(maxBins);
-    this.touched = new Int32Array(maxBins);
+    this.hist = this.kernel?.hist ?? new Float64Array(maxBins * this.K);
+    this.cnt = this.kernel?.cnt ?? new Int32Array(maxBins);
+    this.touched = this.kernel?.touched ?? new Int32Array(maxBins);
     this.distinct = new Int32Array(maxBins);
     this.wt = new Float64Array(this.K);
     this.wl = new Float64Array(this.K);
@@ -123,6 +131,7 @@ export class CartGrower {
     const F = this.d.nFeatures;
     const y = this.d.y;
     this.idx.set(rows);
+    this.kernel?.w.set(w);
     for (let f = 0; f < F; f++) this.featPerm[f] = f;
     let nNodes = 1;
     this.initNode(0, 0, rows.length, 0);
@@ -267,15 +276,19 @@ export class CartGrower {
     // Class weights of the bins the node's rows fall in; only those bins are cleared and read, so
     // small nodes cost in proportion to their rows, not to the number of bins.
     let nt = 0;
-    for (let i = s; i < e; i++) {
-      const r = idx[i];
-      const b = bins[col + r];
-      if (cnt[b] === 0) {
-        touched[nt++] = b;
-        hist.fill(0, b * K, b * K + K);
+    if (this.kernel && e - s >= KERNEL_MIN_ROWS) {
+      nt = this.kernel.accumulate(f, s, e);
+    } else {
+      for (let i = s; i < e; i++) {
+        const r = idx[i];
+        const b = bins[col + r];
+        if (cnt[b] === 0) {
+          touched[nt++] = b;
+          hist.fill(0, b * K, b * K + K);
+        }
+        cnt[b]++;
+        hist[b * K + y[r]] += w[r];
       }
-      cnt[b]++;
-      hist[b * K + y[r]] += w[r];
     }
     const missingCount = cnt[nb];
     const distinct = this.distinct;

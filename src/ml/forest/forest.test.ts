@@ -379,3 +379,32 @@ describe("tree learners: input and parameter errors", () => {
     expect(() => loadModel({ ...json, nClasses: 3 })).toThrow(/expected 3/);
   });
 });
+
+describe("forests: WebAssembly histogram kernel", () => {
+  it("grows the JavaScript loop's trees bit for bit (random forest, decision tree, class weights)", async () => {
+    const u = loadUnswNumeric();
+    const rows = Int32Array.from({ length: 5000 }, (_, i) => i * 16);
+    const X = takeRows(u.X, rows);
+    const y = Int32Array.from(rows, (i) => u.y[i]);
+    const K = u.classNames.length;
+    const fits: [string, Record<string, unknown>][] = [
+      ["random_forest", { n_estimators: 4, seed: 3, n_threads: 1 }],
+      [
+        "random_forest",
+        { n_estimators: 3, criterion: "entropy", class_weight: "balanced", seed: 5, n_threads: 1 },
+      ],
+      ["decision_tree", { max_depth: 12 }],
+    ];
+    for (const [kind, params] of fits) {
+      const json = async () =>
+        JSON.stringify((await createLearner(kind as never, params).fit(X, y, { nClasses: K })).toJSON());
+      const withKernel = await json();
+      process.env.NETWARDEN_WASM = "off";
+      try {
+        expect(await json()).toBe(withKernel);
+      } finally {
+        delete process.env.NETWARDEN_WASM;
+      }
+    }
+  });
+});

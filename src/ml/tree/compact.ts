@@ -245,8 +245,20 @@ function codeRow(
 }
 
 const rowCodes = new Map<CompactModel, Uint16Array>();
-/** The WebAssembly walk of the model served last, by model (null: it has none). */
-const rowKernels = new Map<CompactModel, CompactKernel | null>();
+/**
+ * The WebAssembly walk of each model in this thread (null: it has none), made once: an instance
+ * holds a copy of the model's trees, so a served model does not copy them per request.
+ */
+const kernels = new WeakMap<CompactModel, CompactKernel | null>();
+
+function kernelFor(cm: CompactModel): CompactKernel | null {
+  let k = kernels.get(cm);
+  if (k === undefined) {
+    k = CompactKernel.create(cm, BLOCK);
+    kernels.set(cm, k);
+  }
+  return k;
+}
 
 /**
  * Adds one row's leaves to out[o .. o + nOutputs), four trees walked side by side (a single row's
@@ -261,12 +273,7 @@ export function compactAddRow(
   o: number,
   nTrees: number,
 ): void {
-  let kernel = rowKernels.get(cm);
-  if (kernel === undefined) {
-    kernel = CompactKernel.create(cm, 1);
-    rowKernels.clear();
-    rowKernels.set(cm, kernel);
-  }
+  const kernel = kernelFor(cm);
   if (kernel) {
     const K = cm.nOutputs;
     codeRow(cm, data, xo, colStride, kernel.codes, 0);
@@ -460,7 +467,7 @@ function predictRange(
   const U = Math.max(1, cm.used.length);
   const K = cm.nOutputs;
   for (let i = start; i < end; i++) out.set(base, i * K);
-  const kernel = end - start >= 8 ? CompactKernel.create(cm, BLOCK) : null;
+  const kernel = kernelFor(cm);
   if (kernel) {
     for (let b0 = start; b0 < end; b0 += BLOCK) {
       const B = Math.min(BLOCK, end - b0);

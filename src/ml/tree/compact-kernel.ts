@@ -10,6 +10,7 @@ interface PerfectTrees {
   perfectDepth: number;
   perfect: Int16Array;
   perfectValues: Float64Array;
+  treeDepth: Uint8Array;
 }
 
 interface Exports {
@@ -17,6 +18,7 @@ interface Exports {
     perfect: number,
     values: number,
     treeOut: number,
+    depths: number,
     nTrees: number,
     depth: number,
     codes: number,
@@ -29,6 +31,7 @@ interface Exports {
     perfect: number,
     values: number,
     treeOut: number,
+    depths: number,
     nTrees: number,
     depth: number,
     codes: number,
@@ -50,7 +53,14 @@ export class CompactKernel {
   private constructor(
     buf: ArrayBuffer,
     private readonly k: Exports,
-    private readonly at: { perfect: number; values: number; treeOut: number; codes: number; out: number },
+    private readonly at: {
+      perfect: number;
+      values: number;
+      treeOut: number;
+      depths: number;
+      codes: number;
+      out: number;
+    },
     private readonly cm: PerfectTrees,
     private readonly U: number,
     block: number,
@@ -58,6 +68,7 @@ export class CompactKernel {
     new Int16Array(buf, at.perfect, cm.perfect.length).set(cm.perfect);
     new Float64Array(buf, at.values, cm.perfectValues.length).set(cm.perfectValues);
     new Int32Array(buf, at.treeOut, cm.treeOutput.length).set(cm.treeOutput);
+    new Uint8Array(buf, at.depths, cm.treeDepth.length).set(cm.treeDepth);
     this.codes = new Uint16Array(buf, at.codes, block * U);
     this.out = new Float64Array(buf, at.out, block * cm.nOutputs);
   }
@@ -66,10 +77,11 @@ export class CompactKernel {
   static create(cm: PerfectTrees, block: number): CompactKernel | null {
     if (cm.perfectDepth < 0 || cm.leafWidth !== 1) return null;
     const U = Math.max(1, cm.used.length);
-    const at = { perfect: 0, values: 0, treeOut: 0, codes: 0, out: 0 };
+    const at = { perfect: 0, values: 0, treeOut: 0, depths: 0, codes: 0, out: 0 };
     at.values = align64(2 * cm.perfect.length);
     at.treeOut = align64(at.values + 8 * cm.perfectValues.length);
-    at.codes = align64(at.treeOut + 4 * cm.treeOutput.length);
+    at.depths = align64(at.treeOut + 4 * cm.treeOutput.length);
+    at.codes = align64(at.depths + cm.treeDepth.length);
     at.out = align64(at.codes + 2 * block * U);
     const inst = instantiate<Exports>(WASM_BASE64, at.out + 8 * block * cm.nOutputs);
     return inst ? new CompactKernel(inst.buffer, inst.exports, at, cm, U, block) : null;
@@ -82,6 +94,7 @@ export class CompactKernel {
       at.perfect,
       at.values,
       at.treeOut,
+      at.depths,
       nTrees,
       cm.perfectDepth,
       at.codes,
@@ -95,6 +108,6 @@ export class CompactKernel {
   /** Walks the coded row at codes[0 ..] through the first nTrees trees into out[0 .. K). */
   row(nTrees: number): void {
     const { at, cm } = this;
-    this.k.row(at.perfect, at.values, at.treeOut, nTrees, cm.perfectDepth, at.codes, at.out);
+    this.k.row(at.perfect, at.values, at.treeOut, at.depths, nTrees, cm.perfectDepth, at.codes, at.out);
   }
 }

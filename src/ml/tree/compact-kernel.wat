@@ -7,7 +7,10 @@
 ;; go right (2p + 2) when x > rank (w & 255), flipped for the missing code 256 when the word's
 ;; missing-goes-left flag (256) is set; else left (2p + 1).
 ;;
-;; Memory: one per model and thread, sized once, never grown: words, leaf values, tree outputs,
+;; A tree shallower than D is padded with words that pass left, so its walk stops at its own depth
+;; d and the leaf reached is the left-most below: ((p + 1) << (D − d)) − 1.
+;;
+;; Memory: one per model and thread, sized once, never grown: words, leaf values, tree outputs, tree depths (u8),
 ;; then a block of codes and of outputs.
 (module
   (import "env" "memory" (memory 1 65536))
@@ -15,9 +18,10 @@
   ;; Tree by tree over B coded rows (codes: B × U u16), eight rows side by side; leaf values
   ;; added to out (B × K f64) at each tree's output, in the order of the JavaScript walk.
   (func (export "block")
-    (param $perfect i32) (param $values i32) (param $treeOut i32) (param $nTrees i32) (param $D i32)
+    (param $perfect i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)
     (param $codes i32) (param $U i32) (param $B i32) (param $out i32) (param $K i32)
     (local $t i32) (local $S i32) (local $bt i32) (local $vt i32) (local $k i32) (local $r i32) (local $s i32)
+    (local $td i32) (local $sh i32)
     (local $rowBytes i32) (local $outRow i32) (local $w i32) (local $x i32)
     (local $a i32) (local $ca i32)
     (local $b i32) (local $cb i32)
@@ -39,6 +43,9 @@
         (local.set $vt (i32.add (local.get $values)
           (i32.shl (i32.sub (i32.add (i32.mul (local.get $t) (local.get $S)) (local.get $t)) (local.get $S)) (i32.const 3))))
         (local.set $k (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (local.get $t) (i32.const 2)))) (i32.const 3)))
+        ;; this tree's own depth: below it every word passes left
+        (local.set $td (i32.load8_u (i32.add (local.get $depths) (local.get $t))))
+        (local.set $sh (i32.sub (local.get $D) (local.get $td)))
         (local.set $r (i32.const 0))
         (block $eights_done
           (loop $eights
@@ -62,7 +69,7 @@
             (local.set $s (i32.const 0))
             (block $steps_done
               (loop $steps
-                (br_if $steps_done (i32.ge_u (local.get $s) (local.get $D)))
+                (br_if $steps_done (i32.ge_u (local.get $s) (local.get $td)))
                 (local.set $w (i32.load16_s (i32.add (local.get $bt) (i32.shl (local.get $a) (i32.const 1)))))
                 (local.set $x (i32.load16_u (i32.add (local.get $ca) (i32.shl (i32.shr_s (local.get $w) (i32.const 9)) (i32.const 1)))))
                 (local.set $a (i32.add (i32.add (i32.shl (local.get $a) (i32.const 1)) (i32.const 1))
@@ -107,21 +114,21 @@
                 (br $steps)))
             ;; out[(r + lane)·K + k] += values[vt + leaf]
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 0)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $a) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $a) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 1)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $b) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $b) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 2)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $c) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $c) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 3)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $d) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $d) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 4)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $e) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $e) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 5)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $f) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $f) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 6)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $g) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $g) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (i32.add (local.get $r) (i32.const 7)) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $h) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $h) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $r (i32.add (local.get $r) (i32.const 8)))
             (br $eights)))
         ;; the last rows, one at a time
@@ -133,7 +140,7 @@
             (local.set $s (i32.const 0))
             (block $steps1_done
               (loop $steps1
-                (br_if $steps1_done (i32.ge_u (local.get $s) (local.get $D)))
+                (br_if $steps1_done (i32.ge_u (local.get $s) (local.get $td)))
                 (local.set $w (i32.load16_s (i32.add (local.get $bt) (i32.shl (local.get $a) (i32.const 1)))))
                 (local.set $x (i32.load16_u (i32.add (local.get $ca) (i32.shl (i32.shr_s (local.get $w) (i32.const 9)) (i32.const 1)))))
                 (local.set $a (i32.add (i32.add (i32.shl (local.get $a) (i32.const 1)) (i32.const 1))
@@ -142,7 +149,7 @@
                 (local.set $s (i32.add (local.get $s) (i32.const 1)))
                 (br $steps1)))
             (local.set $w (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $outRow))) (local.get $k)))
-            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (local.get $a) (i32.const 3))))))
+            (f64.store (local.get $w) (f64.add (f64.load (local.get $w)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.sub (i32.shl (i32.add (local.get $a) (i32.const 1)) (local.get $sh)) (i32.const 1)) (i32.const 3))))))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br $rest)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
@@ -151,9 +158,10 @@
   ;; One coded row (U u16 at codes) through every tree, eight trees side by side; leaf values
   ;; added to out[treeOutput[t]] (f64) in tree order, as the JavaScript walk does.
   (func (export "row")
-    (param $perfect i32) (param $values i32) (param $treeOut i32) (param $nTrees i32) (param $D i32)
+    (param $perfect i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)
     (param $codes i32) (param $out i32)
     (local $t i32) (local $S i32) (local $s i32) (local $w i32) (local $x i32) (local $p i32)
+    (local $m i32) (local $td i32) (local $j i32) (local $sh i32)
     (local $a i32) (local $ba i32)
     (local $b i32) (local $bb i32)
     (local $c i32) (local $bc i32)
@@ -183,10 +191,21 @@
         (local.set $f (i32.const 0))
         (local.set $g (i32.const 0))
         (local.set $h (i32.const 0))
+        ;; the deepest of the eight trees: below their own depths, words pass left
+        (local.set $m (i32.const 0))
+        (local.set $j (i32.const 0))
+        (block $max_done
+          (loop $max
+            (br_if $max_done (i32.ge_u (local.get $j) (i32.const 8)))
+            (local.set $td (i32.load8_u (i32.add (local.get $depths) (i32.add (local.get $t) (local.get $j)))))
+            (local.set $m (select (local.get $td) (local.get $m) (i32.gt_u (local.get $td) (local.get $m))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $max)))
+        (local.set $sh (i32.sub (local.get $D) (local.get $m)))
         (local.set $s (i32.const 0))
         (block $steps_done
           (loop $steps
-            (br_if $steps_done (i32.ge_u (local.get $s) (local.get $D)))
+            (br_if $steps_done (i32.ge_u (local.get $s) (local.get $m)))
             (local.set $w (i32.load16_s (i32.add (local.get $ba) (i32.shl (local.get $a) (i32.const 1)))))
             (local.set $x (i32.load16_u (i32.add (local.get $codes) (i32.shl (i32.shr_s (local.get $w) (i32.const 9)) (i32.const 1)))))
             (local.set $a (i32.add (i32.add (i32.shl (local.get $a) (i32.const 1)) (i32.const 1))
@@ -231,28 +250,28 @@
             (br $steps)))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 0)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 0)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $a)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 0)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $a) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 1)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 1)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $b)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 1)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $b) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 2)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 2)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $c)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 2)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $c) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 3)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 3)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $d)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 3)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $d) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 4)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 4)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $e)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 4)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $e) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 5)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 5)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $f)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 5)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $f) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 6)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 6)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $g)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 6)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $g) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 7)) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 7)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $h)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (i32.add (local.get $t) (i32.const 7)) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $h) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $t (i32.add (local.get $t) (i32.const 8)))
         (br $eights)))
     (block $rest_done
@@ -260,10 +279,12 @@
         (br_if $rest_done (i32.ge_u (local.get $t) (local.get $nTrees)))
         (local.set $ba (i32.add (local.get $perfect) (i32.shl (i32.mul (local.get $t) (local.get $S)) (i32.const 1))))
         (local.set $a (i32.const 0))
+        (local.set $m (i32.load8_u (i32.add (local.get $depths) (local.get $t))))
+        (local.set $sh (i32.sub (local.get $D) (local.get $m)))
         (local.set $s (i32.const 0))
         (block $steps1_done
           (loop $steps1
-            (br_if $steps1_done (i32.ge_u (local.get $s) (local.get $D)))
+            (br_if $steps1_done (i32.ge_u (local.get $s) (local.get $m)))
             (local.set $w (i32.load16_s (i32.add (local.get $ba) (i32.shl (local.get $a) (i32.const 1)))))
             (local.set $x (i32.load16_u (i32.add (local.get $codes) (i32.shl (i32.shr_s (local.get $w) (i32.const 9)) (i32.const 1)))))
             (local.set $a (i32.add (i32.add (i32.shl (local.get $a) (i32.const 1)) (i32.const 1))
@@ -273,6 +294,6 @@
             (br $steps1)))
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (local.get $t) (i32.const 2)))) (i32.const 3))))
         (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (local.get $t) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (local.get $a)) (i32.const 3))))))
+          (f64.load (i32.add (local.get $values) (i32.shl (i32.add (i32.sub (i32.mul (local.get $t) (i32.add (local.get $S) (i32.const 1))) (local.get $S)) (i32.sub (i32.shl (i32.add (local.get $a) (i32.const 1)) (local.get $sh)) (i32.const 1))) (i32.const 3))))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $rest)))))

@@ -64,6 +64,8 @@ export interface CompactModel {
   perfectDepth: number;
   perfect: Int16Array;
   perfectValues: Float64Array;
+  /** Each tree's own depth: below it its perfect words only pass left, so a walk may stop there. */
+  treeDepth: Uint8Array;
 }
 
 interface EnsembleParts {
@@ -180,10 +182,13 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
     };
     for (let t = 0; t < T; t++) place(t, e.roots[t], 0, 0);
   }
+  const depths = new Uint8Array(new SharedArrayBuffer(Math.max(1, T)));
+  for (let t = 0; t < T; t++) depths[t] = Math.min(255, depth[t]);
   return {
     perfectDepth,
     perfect,
     perfectValues,
+    treeDepth: depths,
     nOutputs: e.nOutputs,
     leafWidth: W,
     roots,

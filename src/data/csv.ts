@@ -1198,3 +1198,8 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length];
 }
+
+/** A value as one CSV field: quoted, inner quotes doubled, when it holds a comma, quote or line break. */
+export function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}

@@ -2,6 +2,7 @@ export {
   type CsvChunk,
   type CsvReadResult,
   closestName,
+  csvCell,
   parseNumber,
   parseNumberBytes,
   type ReadCsvChunksOptions,

@@ -1,4 +1,5 @@
-import { type Column, cellValue, type DataSchema } from "../data/index.js";
+import { type Column, cellValue, csvCell, type DataSchema } from "../data/index.js";
+import { argmaxRows } from "../ml/index.js";
 import { quarantineFor, readInputs, toDataSchema } from "../pipeline/index.js";
 import {
   checkConfigFits,
@@ -69,11 +70,11 @@ export function batchScoreJob(stores: JobStores): JobHandler {
       const task = ctx.progress.task(`scoring ${input.name} with ${model.ref}`, input.table.nRows);
       const valid = input.table.take(input.report.validRowIndices);
       const proba = model.bundle.predictProba(valid);
+      const predicted = argmaxRows(proba, classes.length);
       const idCols = ids.map((n) => valid.column(n));
       const k = classes.length;
       for (let i = 0; i < valid.nRows; i++) {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (proba[i * k + c] > proba[i * k + best]) best = c;
+        const best = predicted[i];
         labels[classes[best]]++;
         const cells: string[] = [];
         if (inputs.length > 1) cells.push(csvCell(input.name));
@@ -130,30 +131,15 @@ export function batchScoreJob(stores: JobStores): JobHandler {
 }
 
 /**
- * What a scoring input must hold: the model's inputs (type and nullability as the model saw them,
- * like an upload to the server) and the config's id columns. The label need not be there.
+ * What a scoring input must hold: the model's inputs (as an upload to the server) and the config's
+ * id columns. The label need not be there.
  */
 function scoringSchema(full: DataSchema, model: RegisteredModel): DataSchema {
-  return {
-    columns: [
-      ...full.columns.filter((c) => c.role === "id"),
-      ...model.bundle.manifest.inputs.map((i) => ({
-        name: i.name,
-        role: "feature" as const,
-        type: i.type,
-        nullable: i.nullable,
-      })),
-    ],
-    unexpectedColumns: "ignore",
-    missingTokens: full.missingTokens,
-  };
+  const inputs = model.bundle.inputSchema(full.missingTokens);
+  return { ...inputs, columns: [...full.columns.filter((c) => c.role === "id"), ...inputs.columns] };
 }
 
 function idCell(c: Column, i: number): string {
   const v = cellValue(c, i);
   return v === null ? "" : csvCell(String(v));
-}
-
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

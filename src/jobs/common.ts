@@ -1,7 +1,7 @@
 import { type LoadedConfig, loadPipelineConfig } from "../config/index.js";
-import { asNetwardenError, NetwardenError } from "../core/index.js";
-import type { DataSchema } from "../data/index.js";
-import { type Bundle, decodeBundle } from "../pipeline/index.js";
+import { asNetwardenError, NetwardenError, type Progress } from "../core/index.js";
+import { concatTables, type DataSchema, type Table } from "../data/index.js";
+import { type Bundle, type Dataset, decodeBundle, ingest, toDataSchema } from "../pipeline/index.js";
 import type { ArtifactStore, MetadataStore, ModelVersion, ParamValue, RunRecord } from "../store/index.js";
 
 /** What every job handler needs: the stores and the pipeline files a payload may name. */
@@ -29,8 +29,8 @@ export function checkKeys(payload: Payload, known: readonly string[], type: stri
   if (extra.length) {
     throw invalid(
       extra[0],
-      `${type === "evaluate" ? "an" : "a"} ${type} job has no option \`${extra[0]}\``,
-      `Its options: ${known.join(", ")}`,
+      `\`${type}\` jobs have no option \`${extra[0]}\``,
+      `Their options: ${known.join(", ")}`,
     );
   }
 }
@@ -81,26 +81,33 @@ export function optionalDay(payload: Payload, key: string): string | undefined {
   return v;
 }
 
-/** The stored pipeline config `payload[key]` names, loaded. */
-export async function storedConfig(
-  stores: JobStores,
-  payload: Payload,
-  key = "config",
-): Promise<LoadedConfig> {
-  const name = payload[key];
-  const known = Object.keys(stores.configs);
-  if (typeof name !== "string" || !Object.hasOwn(stores.configs, name)) {
-    throw invalid(
-      key,
+/** The file of the stored config `name` (NW_JOB_INVALID, naming the ones there are, when none has it). */
+export function storedConfigFile(
+  configs: Readonly<Record<string, string>>,
+  name: unknown,
+  where = "payload.config",
+): string {
+  if (typeof name !== "string" || !Object.hasOwn(configs, name)) {
+    const known = Object.keys(configs);
+    throw new NetwardenError(
+      "NW_JOB_INVALID",
       typeof name === "string"
-        ? `no stored training config \`${name}\``
-        : `\`${key}\` must name a stored config`,
-      known.length
-        ? `Stored configs: ${known.join(", ")}`
-        : "The server has none: list them under jobs.train_configs in the serve config",
+        ? `no stored training config \`${name.slice(0, 100)}\``
+        : "`config` must name a stored config",
+      {
+        where,
+        hint: known.length
+          ? `Stored configs: ${known.join(", ")}`
+          : "The server has none: list them under jobs.train_configs in the serve config",
+      },
     );
   }
-  return loadPipelineConfig(stores.configs[name]);
+  return configs[name];
+}
+
+/** The stored pipeline config `payload.config` names, loaded. */
+export async function storedConfig(stores: JobStores, payload: Payload): Promise<LoadedConfig> {
+  return loadPipelineConfig(storedConfigFile(stores.configs, payload.config));
 }
 
 export interface RegisteredModel {
@@ -179,8 +186,20 @@ export async function withJobRun<T>(
   }
 }
 
-/** A stored config can feed a model only when its schema holds every input the model was trained on. */
+/**
+ * A stored config can feed a model only when its schema names the model's target and holds every
+ * input the model was trained on.
+ */
 export function checkConfigFits(loaded: LoadedConfig, schema: DataSchema, model: RegisteredModel): void {
+  const where = "payload.config";
+  const target = model.bundle.manifest.target.name;
+  if (loaded.config.schema.target !== target) {
+    throw new NetwardenError(
+      "NW_JOB_INVALID",
+      `config \`${loaded.config.name}\` has target \`${loaded.config.schema.target}\`, ${model.ref} predicts \`${target}\``,
+      { where, hint: "Name a config with the model's target column" },
+    );
+  }
   const byName = new Map(schema.columns.map((c) => [c.name, c]));
   const missing = model.bundle.manifest.inputs.filter((i) => byName.get(i.name)?.role !== "feature");
   if (missing.length) {
@@ -191,11 +210,38 @@ export function checkConfigFits(loaded: LoadedConfig, schema: DataSchema, model:
         .map((i) => i.name)
         .join(", ")}${missing.length > 5 ? ", ..." : ""}`,
       {
-        where: "payload.config",
+        where,
         hint: "Name the config the model was trained with, or one whose schema lists the same features",
       },
     );
   }
+}
+
+const SPLITS = ["test", "train", "all"] as const;
+export type DataSplit = (typeof SPLITS)[number];
+
+/** `payload.split`, checked before any data is read. */
+export function splitOf(payload: Payload, fallback: DataSplit): DataSplit {
+  return oneOf(payload, "split", SPLITS, fallback);
+}
+
+/**
+ * The rows of a stored config's data (`payload.config`) in `split`, read, validated and split
+ * exactly as training does (`all`: both splits).
+ */
+export async function storedSplit(
+  stores: JobStores,
+  payload: Payload,
+  model: RegisteredModel,
+  progress: Progress,
+  split: DataSplit,
+): Promise<{ loaded: LoadedConfig; ds: Dataset; table: Table }> {
+  const loaded = await storedConfig(stores, payload);
+  const schema = toDataSchema(loaded.config, loaded.locate);
+  checkConfigFits(loaded, schema, model);
+  const ds = await ingest(loaded.config, schema, progress);
+  const table = split === "test" ? ds.test : split === "train" ? ds.train : concatTables([ds.train, ds.test]);
+  return { loaded, ds, table };
 }
 
 export function optionalNumber(payload: Payload, key: string, min: number, max: number): number | undefined {

@@ -1,30 +1,22 @@
 import { canonicalJson, NetwardenError } from "../core/index.js";
-import {
-  type CategoricalColumn,
-  categoricalColumn,
-  concatTables,
-  type DataSchema,
-  driftReport,
-  Table,
-} from "../data/index.js";
+import { type CategoricalColumn, categoricalColumn, driftReport, Table } from "../data/index.js";
+import { argmaxRows } from "../ml/index.js";
 import { readPredictionLog } from "../monitor/index.js";
-import { decodeReference, ingest, REFERENCE_ARTIFACT, toDataSchema } from "../pipeline/index.js";
+import { decodeReference, REFERENCE_ARTIFACT } from "../pipeline/index.js";
 import {
-  checkConfigFits,
   checkKeys,
   type JobStores,
-  oneOf,
   optionalDay,
   optionalInt,
   optionalNumber,
   type RegisteredModel,
   registeredModel,
-  storedConfig,
+  splitOf,
+  storedSplit,
   withJobRun,
 } from "./common.js";
 import type { JobContext, JobHandler } from "./types.js";
 
-const SPLITS = ["all", "test", "train"] as const;
 /** The column the predicted-label comparison is reported under. */
 const PREDICTED = "(predicted label)";
 
@@ -80,16 +72,7 @@ export function driftCheckJob(stores: JobStores): JobHandler {
     const psi = optionalNumber(payload, "psi", 0, 100);
     const pValue = optionalNumber(payload, "p_value", 0, 1);
     const model = await registeredModel(stores, payload);
-    const schema: DataSchema = {
-      columns: model.bundle.manifest.inputs.map((i) => ({
-        name: i.name,
-        role: "feature" as const,
-        type: i.type,
-        nullable: i.nullable,
-      })),
-      unexpectedColumns: "ignore",
-      missingTokens: [],
-    };
+    const schema = model.bundle.inputSchema([]);
     const reference = await referenceOf(stores, model);
     const current =
       payload.config === undefined
@@ -263,12 +246,8 @@ async function fromConfig(
   payload: Record<string, unknown>,
   ctx: JobContext,
 ): Promise<Current> {
-  const split = oneOf(payload, "split", SPLITS, "all");
-  const loaded = await storedConfig(stores, payload);
-  const schema = toDataSchema(loaded.config, loaded.locate);
-  checkConfigFits(loaded, schema, model);
-  const ds = await ingest(loaded.config, schema, ctx.progress);
-  const table = split === "test" ? ds.test : split === "train" ? ds.train : concatTables([ds.train, ds.test]);
+  const split = splitOf(payload, "all");
+  const { loaded, table } = await storedSplit(stores, payload, model, ctx.progress, split);
   return {
     source: `config ${loaded.config.name} (${split})`,
     table,
@@ -278,13 +257,9 @@ async function fromConfig(
 
 function predictedLabels(model: RegisteredModel, table: Table): CategoricalColumn {
   const classes = model.bundle.classes;
-  const k = classes.length;
-  const proba = model.bundle.predictProba(table);
-  const labels: string[] = new Array(table.nRows);
-  for (let i = 0; i < table.nRows; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (proba[i * k + c] > proba[i * k + best]) best = c;
-    labels[i] = classes[best];
-  }
-  return categoricalColumn(PREDICTED, labels);
+  const best = argmaxRows(model.bundle.predictProba(table), classes.length);
+  return categoricalColumn(
+    PREDICTED,
+    Array.from(best, (k) => classes[k]),
+  );
 }

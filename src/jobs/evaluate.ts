@@ -1,27 +1,25 @@
 import { canonicalJson, NetwardenError } from "../core/index.js";
 import type { Table } from "../data/index.js";
 import { type ClassificationReport, classificationReport } from "../ml/index.js";
-import { ingest, reportMetrics, toDataSchema } from "../pipeline/index.js";
+import { labelIndices, reportMetrics } from "../pipeline/index.js";
 import {
-  checkConfigFits,
   checkKeys,
+  type DataSplit,
   type JobStores,
-  oneOf,
   type RegisteredModel,
   registeredModel,
-  storedConfig,
+  splitOf,
+  storedSplit,
   withJobRun,
 } from "./common.js";
 import type { JobHandler } from "./types.js";
-
-const SPLITS = ["test", "train", "all"] as const;
 
 export interface EvaluateJobResult {
   runId: string;
   model: string;
   version: number;
   config: string;
-  split: (typeof SPLITS)[number];
+  split: DataSplit;
   rows: number;
   /** `eval.accuracy`, `eval.f1_macro`, ... */
   metrics: Record<string, number>;
@@ -38,23 +36,12 @@ export interface EvaluateJobResult {
 export function evaluateJob(stores: JobStores): JobHandler {
   return async (payload, ctx) => {
     checkKeys(payload, ["model", "alias", "version", "config", "split"], "evaluate");
-    const split = oneOf(payload, "split", SPLITS, "test");
-    const loaded = await storedConfig(stores, payload);
+    const split = splitOf(payload, "test");
     const model = await registeredModel(stores, payload);
-    const schema = toDataSchema(loaded.config, loaded.locate);
-    checkConfigFits(loaded, schema, model);
+    const { loaded, ds, table } = await storedSplit(stores, payload, model, ctx.progress, split);
     const target = model.bundle.manifest.target.name;
-    if (loaded.config.schema.target !== target) {
-      throw new NetwardenError(
-        "NW_JOB_INVALID",
-        `config \`${loaded.config.name}\` has target \`${loaded.config.schema.target}\`, ${model.ref} predicts \`${target}\``,
-        { where: "payload.config", hint: "Name a config with the model's target column" },
-      );
-    }
-    const ds = await ingest(loaded.config, schema, ctx.progress);
-    const tables = split === "test" ? [ds.test] : split === "train" ? [ds.train] : [ds.train, ds.test];
     const task = ctx.progress.task(`scoring ${model.ref} on the ${split} rows`);
-    const report = scoreLabelled(model, tables, target);
+    const report = scoreLabelled(model, table, target);
     task.done(`accuracy ${report.accuracy.toFixed(4)} on ${report.n.toLocaleString("en-US")} rows`);
 
     const metrics = reportMetrics(report, "eval");
@@ -90,33 +77,10 @@ export function evaluateJob(stores: JobStores): JobHandler {
   };
 }
 
-/** Classification report of the model on tables that hold its inputs and the target. */
-function scoreLabelled(
-  model: RegisteredModel,
-  tables: readonly Table[],
-  target: string,
-): ClassificationReport {
+/** Classification report of the model on a table that holds its inputs and the target. */
+function scoreLabelled(model: RegisteredModel, table: Table, target: string): ClassificationReport {
   const classes = model.bundle.classes;
-  const index = new Map(classes.map((c, i) => [c, i]));
-  const n = tables.reduce((s, t) => s + t.nRows, 0);
-  const y = new Int32Array(n);
-  const proba = new Float64Array(n * classes.length);
-  const unseen = new Map<string, number>();
-  let at = 0;
-  for (const t of tables) {
-    const col = t.categorical(target);
-    const map = col.categories.map((c) => index.get(c) ?? -1);
-    for (let i = 0; i < t.nRows; i++) {
-      const k = map[col.codes[i]];
-      if (k < 0) {
-        const label = col.categories[col.codes[i]];
-        unseen.set(label, (unseen.get(label) ?? 0) + 1);
-      }
-      y[at + i] = k;
-    }
-    proba.set(model.bundle.predictProba(t), at * classes.length);
-    at += t.nRows;
-  }
+  const { y, unseen } = labelIndices(table.categorical(target), classes);
   if (unseen.size) {
     throw new NetwardenError(
       "NW_JOB_UNSEEN_CLASS",
@@ -128,7 +92,7 @@ function scoreLabelled(
     );
   }
   const positive = model.bundle.manifest.target.positiveClass;
-  return classificationReport(y, proba, classes, {
+  return classificationReport(y, model.bundle.predictProba(table), classes, {
     ...(positive !== undefined ? { positiveClass: classes.indexOf(positive) } : {}),
   });
 }

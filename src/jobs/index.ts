@@ -15,7 +15,7 @@
  */
 
 export { BATCH_SCORES_PREFIX, type BatchScoreJobResult, batchScoreJob } from "./batch-score.js";
-export type { JobStores } from "./common.js";
+export { type JobStores, storedConfigFile } from "./common.js";
 export { DRIFT_MAX_ROWS, type DriftCheckJobResult, driftCheckJob } from "./drift-check.js";
 export { type EvaluateJobResult, evaluateJob } from "./evaluate.js";
 export { jobHandlers } from "./handlers.js";

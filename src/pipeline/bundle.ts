@@ -1,5 +1,12 @@
 import { canonicalJson, NetwardenError, sha256 } from "../core/index.js";
-import { type Column, categoricalColumn, numericColumn, Table } from "../data/index.js";
+import {
+  type Column,
+  categoricalColumn,
+  type DataSchema,
+  DEFAULT_MISSING_TOKENS,
+  numericColumn,
+  Table,
+} from "../data/index.js";
 import { type FittedPreprocessor, loadPreprocessor, type SerializedPreprocessor } from "../features/index.js";
 import { type FittedModel, fromColumns, loadModel, type SerializedModel } from "../ml/index.js";
 import type { Lineage } from "../store/index.js";
@@ -171,6 +178,23 @@ export class Bundle {
       );
     }
     return new Table(cols, n);
+  }
+
+  /**
+   * The inputs as a data schema for reading a file or table to score: types and nullability as
+   * training saw them; columns that are not inputs (an id, the label) are ignored.
+   */
+  inputSchema(missingTokens: readonly string[] = DEFAULT_MISSING_TOKENS): DataSchema {
+    return {
+      columns: this.manifest.inputs.map((i) => ({
+        name: i.name,
+        role: "feature",
+        type: i.type,
+        nullable: i.nullable,
+      })),
+      unexpectedColumns: "ignore",
+      missingTokens,
+    };
   }
 
   input(name: string): BundleInput | undefined {

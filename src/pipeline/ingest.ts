@@ -229,11 +229,14 @@ function requireTwoClasses(table: Table, target: string, source: string): void {
   }
 }
 
-function encodeLabels(table: Table, target: string, classes: readonly string[], source: string): Int32Array {
-  const col: CategoricalColumn = table.categorical(target);
+/** Class index of each row's label (−1 for a label not in `classes`), and the rows per unknown label. */
+export function labelIndices(
+  col: CategoricalColumn,
+  classes: readonly string[],
+): { y: Int32Array; unseen: Map<string, number> } {
   const index = new Map(classes.map((c, i) => [c, i]));
   const map = col.categories.map((c) => index.get(c) ?? -1);
-  const y = new Int32Array(table.nRows);
+  const y = new Int32Array(col.codes.length);
   const unseen = new Map<string, number>();
   for (let i = 0; i < y.length; i++) {
     const k = map[col.codes[i]];
@@ -243,6 +246,11 @@ function encodeLabels(table: Table, target: string, classes: readonly string[], 
     }
     y[i] = k;
   }
+  return { y, unseen };
+}
+
+function encodeLabels(table: Table, target: string, classes: readonly string[], source: string): Int32Array {
+  const { y, unseen } = labelIndices(table.categorical(target), classes);
   if (unseen.size) {
     const list = [...unseen].map(([l, n]) => `"${l}" (${n} row${n > 1 ? "s" : ""})`).join(", ");
     throw new NetwardenError(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { NetwardenError } from "../core/index.js";
-import { JOB_TYPES, type JobStatus, type JobType } from "../jobs/index.js";
+import { JOB_TYPES, type JobStatus, type JobType, storedConfigFile } from "../jobs/index.js";
 import { adminSecurity, aliasParams, anyObject, errorBody, nameParam } from "./schemas.js";
 import type { RouteContext } from "./server.js";
 
@@ -146,19 +146,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       },
     }),
     async (req, reply) => {
-      const known = ctx.config.jobs.train_configs;
-      if (!Object.hasOwn(known, req.body.config)) {
-        throw new NetwardenError(
-          "NW_JOB_INVALID",
-          `no stored training config \`${req.body.config.slice(0, 100)}\``,
-          {
-            where: "config",
-            hint: Object.keys(known).length
-              ? `Stored configs: ${Object.keys(known).join(", ")}`
-              : "The server has none: list them under jobs.train_configs in the serve config",
-          },
-        );
-      }
+      storedConfigFile(ctx.config.jobs.train_configs, req.body.config, "config");
       const job = await jobs.submit("train", { config: req.body.config }, { submittedBy: ctx.actor(req) });
       reply.status(202).header("location", `/v1/jobs/${job.id}`);
       return job;

@@ -2,8 +2,7 @@ import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { NetwardenError } from "../core/index.js";
-import { type CsvChunk, cellValue, type DataSchema, MISSING_CODE, readCsvChunks } from "../data/index.js";
-import type { Bundle } from "../pipeline/index.js";
+import { type CsvChunk, cellValue, csvCell, MISSING_CODE, readCsvChunks } from "../data/index.js";
 import type { ServedModel } from "./holder.js";
 import { mlflowRecords } from "./inputs.js";
 import { mlflowSchema, predictCsvSchema } from "./schemas.js";
@@ -47,20 +46,6 @@ function notAcceptable(asked: string): NetwardenError {
   return new NetwardenError("NW_SERVE_NOT_ACCEPTABLE", `cannot answer in the format asked for (${asked})`, {
     hint: "Use ?format=json, ndjson, csv or html (or the matching Accept header)",
   });
-}
-
-/** The bundle's inputs as a data schema: columns of the upload that are not inputs are ignored. */
-function uploadSchema(bundle: Bundle): DataSchema {
-  return {
-    columns: bundle.manifest.inputs.map((i) => ({
-      name: i.name,
-      role: "feature",
-      type: i.type,
-      nullable: i.nullable,
-    })),
-    unexpectedColumns: "ignore",
-    missingTokens: ["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
-  };
 }
 
 /** The upload's bytes, counted: more than `limit` is a coded 413; a broken stream a coded 400. */
@@ -173,10 +158,6 @@ function htmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
 /** Writes the rows of each scored chunk in one format. */
 class Writer {
   private readonly classes: readonly string[];
@@ -286,7 +267,7 @@ class Writer {
 async function openScoring(req: FastifyRequest, ctx: RouteContext, m: ServedModel) {
   const source = await uploadSource(req, ctx);
   const it = readCsvChunks(source, {
-    schema: uploadSchema(m.bundle),
+    schema: m.bundle.inputSchema(),
     chunkRows: ctx.config.limits.csv_chunk_rows,
     label: "the upload",
   })[Symbol.asyncIterator]();

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadPipelineConfig, loadServeConfig } from "../../config/index.js";
-import { NetwardenError } from "../../core/index.js";
+import { type ErrorCode, NetwardenError } from "../../core/index.js";
 import {
   type BatchScoreJobResult,
   type DriftCheckJobResult,
@@ -94,7 +94,7 @@ export const jobsRun: Command = {
         const done = await queue.wait(job.id);
         if (done.status !== "succeeded") {
           throw new NetwardenError(
-            (done.error?.code ?? "NW_INTERNAL") as "NW_INTERNAL",
+            (done.error?.code ?? "NW_INTERNAL") as ErrorCode,
             done.error?.message ?? `job ${job.id} ended ${done.status}`,
             {
               where: done.error?.where ?? `job ${job.id}`,

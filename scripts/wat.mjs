@@ -4,7 +4,7 @@ import wabtInit from "wabt";
 /** The `.wasm.ts` text for a `.wat` source: its compiled bytes as one base64 string. */
 export async function compileWat(text, name) {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat(name, text, { threads: true, bulk_memory: true });
+  const mod = wabt.parseWat(name, text, { threads: true, bulk_memory: true, simd: true });
   try {
     mod.validate();
     const bytes = Buffer.from(mod.toBinary({}).buffer);

@@ -138,3 +138,19 @@ export function takeRows(X: Matrix, rows: Int32Array): Matrix {
   }
   return { data, nRows: m, nCols, layout: X.layout };
 }
+
+/** Rows [from, to) of a row-major n × K array replaced in place by their softmax. */
+export function softmaxRows(a: Float64Array, from: number, to: number, K: number): void {
+  for (let i = from; i < to; i++) {
+    const o = i * K;
+    let max = a[o];
+    for (let k = 1; k < K; k++) if (a[o + k] > max) max = a[o + k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(a[o + k] - max);
+      a[o + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) a[o + k] /= sum;
+  }
+}

@@ -1,6 +1,7 @@
 import { NetwardenError, Rng } from "../../core/index.js";
 import { type TreeScoring, treeShap } from "../explain/index.js";
 import { checkFitInput, checkPredictInput, rowWeights } from "../input.js";
+import { softmaxRows } from "../matrix.js";
 import { arrayBuffer, resolveThreads, sharedCopy, sharedPool } from "../parallel/index.js";
 import { resolveParams } from "../params.js";
 import { applyBins, fitBins } from "../tree/binning.js";
@@ -287,8 +288,9 @@ export class GbdtModel implements FittedModel {
   }
 
   predictProba(X: Matrix): Float64Array {
-    const raw = this.predictMargin(X);
-    return marginsToProba(raw, X.nRows, this.nClasses);
+    if (this.nClasses === 2) return marginsToProba(this.predictMargin(X), X.nRows, 2);
+    checkPredictInput(GBDT_KIND, X, this.nFeatures);
+    return this.ensemble.predictSoftmax(X, this.init.baseScore);
   }
 
   predict(X: Matrix): Int32Array {
@@ -450,18 +452,8 @@ export function marginsToProba(raw: Float64Array, n: number, K: number): Float64
     }
     return out;
   }
-  for (let i = 0; i < n; i++) {
-    const o = i * K;
-    let max = raw[o];
-    for (let k = 1; k < K; k++) if (raw[o + k] > max) max = raw[o + k];
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      const e = Math.exp(raw[o + k] - max);
-      out[o + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < K; k++) out[o + k] /= sum;
-  }
+  out.set(raw.subarray(0, n * K));
+  softmaxRows(out, 0, n, K);
   return out;
 }
 

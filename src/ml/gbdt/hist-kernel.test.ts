@@ -1,8 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-// @ts-expect-error: the build script's helper is plain JavaScript without types.
-import { compileWat } from "../../../scripts/wat.mjs";
 import { takeRows } from "../matrix.js";
 import { loadUnswNumeric } from "../test-support/datasets.js";
 import { wasmEnabled } from "../wasm.js";
@@ -13,13 +11,6 @@ const HERE = import.meta.dirname;
 describe("gbdt: WebAssembly histogram kernel", () => {
   afterEach(() => {
     delete process.env.NETWARDEN_WASM;
-  });
-
-  it("is the compiled form of hist-kernel.wat (run `npm run wasm` after editing it)", async () => {
-    const wat = readFileSync(join(HERE, "hist-kernel.wat"), "utf8");
-    expect(await compileWat(wat, "hist-kernel.wat")).toBe(
-      readFileSync(join(HERE, "hist-kernel.wasm.ts"), "utf8"),
-    );
   });
 
   it("gives the JavaScript loop's model bit for bit (all features, column sampling, multi-class)", async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../core/index.js";
+import { softmaxRows } from "../matrix.js";
 import type { Matrix } from "../types.js";
-import { compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
+import { type CompactModel, compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
 import { CompactKernel } from "./compact-kernel.js";
 import { allocNodes, EnsembleBuilder, type TreeEnsemble } from "./ensemble.js";
 
@@ -98,11 +99,32 @@ function toCol(X: Matrix): Matrix {
   return { data, nRows: X.nRows, nCols: X.nCols, layout: "col" };
 }
 
+/** Every row of X scored alone (the single-row path), row-major like a batch. */
+function singleRows(cm: CompactModel, X: Matrix, base: Float64Array, nTrees: number): Float64Array {
+  const K = cm.nOutputs;
+  const out = new Float64Array(X.nRows * K);
+  for (let i = 0; i < X.nRows; i++) {
+    out.set(base, i * K);
+    compactAddRow(cm, X.data, i * X.nCols, 1, out, i * K, nTrees);
+  }
+  return out;
+}
+
 describe("compact predictor", () => {
   const base = Float64Array.of(0.25, -1, 3);
   const cases = [
     { name: "shallow scalar trees (perfect layout)", e: randomEnsemble(1, 30, 6, 3, false), perfect: true },
     { name: "shallow vector trees (perfect layout)", e: randomEnsemble(2, 9, 4, 3, true), perfect: true },
+    {
+      name: "depth-10 scalar trees (perfect layout, top and lower blocks)",
+      e: randomEnsemble(5, 24, 10, 3, false, 200),
+      perfect: true,
+    },
+    {
+      name: "depth-8 vector trees (perfect layout, top and lower blocks)",
+      e: randomEnsemble(6, 9, 8, 3, true),
+      perfect: true,
+    },
     { name: "deep scalar trees (node layout)", e: randomEnsemble(3, 11, 14, 3, false), perfect: false },
     { name: "deep vector trees (node layout)", e: randomEnsemble(4, 7, 13, 3, true), perfect: false },
   ];
@@ -134,12 +156,16 @@ describe("compact predictor", () => {
     expect(CompactKernel.create(compactModel(randomEnsemble(2, 9, 4, 3, true)) as never, 256)).toBeNull();
     const X = randomRows(7, 300);
     const withKernel = compactPredict(cm, X, base, e.nTrees);
+    const rowsWithKernel = singleRows(cm, X, base, e.nTrees);
+    expect(rowsWithKernel).toEqual(withKernel);
     process.env.NETWARDEN_WASM = "off";
     try {
       expect(CompactKernel.create(cm, 256)).toBeNull();
       // A model compiled while kernels are off walks in JavaScript.
       const js = compactModel(e) as NonNullable<ReturnType<typeof compactModel>>;
       expect(compactPredict(js, X, base, e.nTrees)).toEqual(withKernel);
+      expect(singleRows(js, X, base, e.nTrees)).toEqual(rowsWithKernel);
+      expect(singleRows(js, X, base, 13)).toEqual(compactPredict(cm, X, base, 13));
     } finally {
       delete process.env.NETWARDEN_WASM;
     }
@@ -158,6 +184,18 @@ describe("compact predictor", () => {
     expect(Array.from(one)).toEqual(Array.from(got.subarray(39_999 * 3)));
   });
 
+  it("returns each row's softmax when asked, the same numbers as applying it afterwards", () => {
+    const e = randomEnsemble(15, 120, 8, 3, false, 40);
+    const cm = compactModel(e) as CompactModel;
+    for (const X of [randomRows(16, 300), randomRows(17, 40_000, true)]) {
+      const want = reference(e, X, base);
+      softmaxRows(want, 0, X.nRows, 3);
+      expect(compactPredict(cm, X, base, e.nTrees, "softmax")).toEqual(want);
+      const one: Matrix = { data: X.data.subarray(0, F), nRows: 1, nCols: F, layout: "row" };
+      expect(Array.from(e.predictSoftmax(one, base))).toEqual(Array.from(want.subarray(0, 3)));
+    }
+  });
+
   it("falls back to the float walk when a feature has more than 255 thresholds", () => {
     const e = randomEnsemble(9, 40, 9, 3, false, 1000);
     expect(compactModel(e)).toBeNull();
@@ -165,13 +203,18 @@ describe("compact predictor", () => {
     expect(e.predictRaw(X, base)).toEqual(reference(e, X, base));
   });
 
-  it("keeps the node layout when more than 64 features are split on (perfect words are int16)", () => {
-    const wide = (nf: number) => randomEnsemble(11, 40, 5, 3, false, 12, nf);
-    expect(compactModel(wide(64))?.perfectDepth).toBeGreaterThanOrEqual(0);
-    const e = wide(90);
+  it("keeps the node layout when more than 128 features are split on (perfect words are u16)", () => {
+    const wide = (nf: number) => randomEnsemble(11, 60, 6, 3, false, 12, nf);
+    const e128 = wide(128);
+    const cm128 = compactModel(e128);
+    expect(cm128?.used.length).toBe(128);
+    expect(cm128?.perfectDepth).toBeGreaterThanOrEqual(0);
+    const X128 = randomRows(12, 500, false, 128);
+    expect(compactPredict(cm128 as never, X128, base, e128.nTrees)).toEqual(reference(e128, X128, base));
+    const e = wide(180);
     const cm = compactModel(e);
     expect(cm?.perfectDepth).toBe(-1);
-    const X = randomRows(12, 500, false, 90);
+    const X = randomRows(12, 500, false, 180);
     expect(compactPredict(cm as never, X, base, e.nTrees)).toEqual(reference(e, X, base));
   });
 

@@ -1,5 +1,5 @@
 import { isMainThread } from "node:worker_threads";
-import { strides } from "../matrix.js";
+import { softmaxRows, strides } from "../matrix.js";
 import {
   awaitTeam,
   defaultThreads,
@@ -12,13 +12,14 @@ import type { FloatArray, Matrix } from "../types.js";
 import { CompactKernel } from "./compact-kernel.js";
 import type { TreeNodes } from "./ensemble.js";
 
-/** Most distinct thresholds per feature: a row's codes are 0..255, and 256 means missing. */
+/** Most distinct thresholds per feature: a value's code (how many are below it) fits a byte. */
 const MAX_CUTS = 255;
-const MISSING = 256;
-/** Deepest trees laid out as perfect trees (2^10 − 1 words and 2^10 leaves each at most). */
+/** Deepest trees laid out as perfect trees (2^10 leaves each at most). */
 const MAX_PERFECT_DEPTH = 10;
-/** A word that sends every code left: rank 255 (no code is above) and missing to the left. */
-const PASS_LEFT = 256 | 255;
+/** Levels of a perfect tree in its top block: 2^5 u16 words, one cache line. */
+const TOP_LEVELS = 5;
+/** A word that sends every code left (no code is above rank 255). */
+const PASS_LEFT = 255;
 /** Rows coded and walked together in a batch: the block's codes and a tree stay in L1. */
 const BLOCK = 256;
 /** Below this many rows a batch stays on the calling thread. */
@@ -27,15 +28,17 @@ const PARALLEL_MIN_ROWS = 16_384;
 const PARALLEL_MIN_STEPS = 8_000_000;
 
 /**
- * A tree ensemble recompiled for prediction. Each input value is turned once into a small code
- * (its rank among the thresholds the model uses on that feature), so a split is an integer
- * compare, and a node is two int32: a word (−1 on a leaf; else the feature's slot · 512, the
- * missing-goes-left flag · 256 and the threshold's rank) and its left child (right = left + 1;
- * a leaf points to itself). 8 bytes a node instead of 16 keeps a 1,000-tree model in L2.
+ * A tree ensemble recompiled for prediction. Each input value is turned once into a byte code
+ * (how many of the thresholds the model uses on that feature are below it), so a split is an
+ * integer compare. A row has two codes per used feature: slot u and slot U + u, equal except for
+ * a missing value, which is 0 in the first (left at every split) and 255 in the second (right at
+ * every split: ranks are at most 254). A node's word is slot · 256 + rank, its slot chosen by
+ * where the node sends missing values, and a row goes right when its code in that slot > rank,
+ * which equals x > threshold for every non-missing x.
  *
- * Rows go right when code > rank, which equals x > threshold for every non-missing x; the
- * missing code 256 goes right unless the flag says left. Leaf values are added tree by tree in
- * the ensemble's order, so results are bit for bit those of the float walk.
+ * Node form: two int32 per node, the word (−1 on a leaf) and its left child (right = left + 1; a
+ * leaf points to itself). Leaf values are added tree by tree in the ensemble's order, so results
+ * are bit for bit those of the float walk.
  *
  * Every array lives in shared memory: worker threads use the model without a copy.
  */
@@ -56,16 +59,35 @@ export interface CompactModel {
   cuts: Float64Array;
   cutStart: Int32Array;
   /**
-   * When every tree is at most MAX_PERFECT_DEPTH deep: each tree again, as a perfect binary tree of
-   * depth `perfectDepth` (node p's children at 2p + 1 and 2p + 2; one int16 word a node, shallow
-   * leaves turned into nodes that always go left), and the values of its 2^depth leaves. A walk
-   * is then a fixed number of branch-free steps with no child pointers; −1 when not built.
+   * When every tree is at most MAX_PERFECT_DEPTH deep and at most 128 features are used: each tree
+   * again as a perfect binary tree of depth `perfectDepth` (shallow leaves turned into words that
+   * pass left), in `perfectLayout` order, and the values of its 2^depth leaves. A walk is then a
+   * fixed number of branch-free steps with no child pointers; −1 when not built.
    */
   perfectDepth: number;
-  perfect: Int16Array;
+  perfect: Uint16Array;
   perfectValues: Float64Array;
   /** Each tree's own depth: below it its perfect words only pass left, so a walk may stop there. */
   treeDepth: Uint8Array;
+}
+
+/**
+ * Where a perfect tree of depth D keeps its words: its top P = min(D, 5) levels in a block of 2^P
+ * u16 words (heap order from index 1: one cache line), then, for each of the 2^P top leaves j, a
+ * block of 2^(D − P) words with the next levels (heap order from 1) at 2^P + j · 2^(D − P). A walk
+ * reads two cache lines instead of one per level. `words` per tree.
+ */
+export function perfectLayout(D: number): { P: number; sub: number; words: number } {
+  const P = Math.min(D, TOP_LEVELS);
+  return { P, sub: D - P, words: D > P ? (1 << P) + (1 << D) : 1 << D };
+}
+
+/** Word index in its tree of the node with heap index h (from 1) on `level`. */
+function perfectWord(h: number, level: number, P: number, sub: number): number {
+  if (level < P) return h;
+  const below = level - P;
+  const q = h - (1 << level);
+  return (1 << P) + ((q >> below) << sub) + (1 << below) + (q & ((1 << below) - 1));
 }
 
 interface EnsembleParts {
@@ -146,7 +168,7 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
       if (list[mid] < threshold[i]) lo = mid + 1;
       else hi = mid;
     }
-    nodes[2 * i] = (u << 9) | (defaultLeft[i] ? 256 : 0) | lo;
+    nodes[2 * i] = ((defaultLeft[i] ? u : used.length + u) << 8) | lo;
     nodes[2 * i + 1] = left[i];
   }
   const T = e.roots.length;
@@ -160,27 +182,27 @@ export function compactModel(e: EnsembleParts): CompactModel | null {
   let D = 0;
   for (let t = 0; t < T; t++) if (depth[t] > D) D = depth[t];
   let perfectDepth = -1;
-  let perfect = new Int16Array(new SharedArrayBuffer(2));
+  let perfect = new Uint16Array(new SharedArrayBuffer(2));
   let perfectValues = sharedF64(0);
-  // Words are int16 (half the cache a walk touches): slot · 512 + 511 must stay below 2^15.
-  if (D <= MAX_PERFECT_DEPTH && used.length <= 64) {
+  // Words are u16: the slot (< 2 · 128) above the rank.
+  if (D <= MAX_PERFECT_DEPTH && used.length <= 128) {
     perfectDepth = D;
-    const S = (1 << D) - 1;
+    const { P, sub, words: TW } = perfectLayout(D);
     const L = 1 << D;
-    perfect = new Int16Array(new SharedArrayBuffer(Math.max(1, T * S) * 2));
+    perfect = new Uint16Array(new SharedArrayBuffer(Math.max(1, T * TW) * 2));
     perfectValues = sharedF64(T * L * W);
-    const place = (t: number, i: number, p: number, level: number): void => {
+    const place = (t: number, i: number, h: number, level: number): void => {
       if (level === D) {
-        const v = (t * L + p - S) * W;
+        const v = (t * L + h - L) * W;
         for (let k = 0; k < W; k++) perfectValues[v + k] = values[leafAt[i] + k];
         return;
       }
       const leaf = nodes[2 * i] < 0;
-      perfect[t * S + p] = leaf ? PASS_LEFT : nodes[2 * i];
-      place(t, leaf ? i : nodes[2 * i + 1], 2 * p + 1, level + 1);
-      place(t, leaf ? i : nodes[2 * i + 1] + 1, 2 * p + 2, level + 1);
+      perfect[t * TW + perfectWord(h, level, P, sub)] = leaf ? PASS_LEFT : nodes[2 * i];
+      place(t, leaf ? i : nodes[2 * i + 1], 2 * h, level + 1);
+      place(t, leaf ? i : nodes[2 * i + 1] + 1, 2 * h + 1, level + 1);
     };
-    for (let t = 0; t < T; t++) place(t, e.roots[t], 0, 0);
+    for (let t = 0; t < T; t++) place(t, e.roots[t], 1, 0);
   }
   const depths = new Uint8Array(new SharedArrayBuffer(Math.max(1, T)));
   for (let t = 0; t < T; t++) depths[t] = Math.min(255, depth[t]);
@@ -219,24 +241,26 @@ function treeDepth(nodes: Int32Array, root: number): number {
   return max;
 }
 
-/** Codes of the used features of one row (x at data[xo + f · colStride]) into codes[co ..]. */
+/** Both codes of each used feature of one row (x at data[xo + f · colStride]) into codes[co ..]. */
 function codeRow(
   cm: CompactModel,
   data: FloatArray,
   xo: number,
   colStride: number,
-  codes: Uint16Array,
+  codes: Uint8Array,
   co: number,
 ): void {
   const { used, cuts, cutStart } = cm;
-  for (let u = 0; u < used.length; u++) {
+  const U = used.length;
+  for (let u = 0; u < U; u++) {
     const x = data[xo + used[u] * colStride];
     if (Number.isNaN(x)) {
-      codes[co + u] = MISSING;
+      codes[co + u] = 0;
+      codes[co + U + u] = 255;
       continue;
     }
     // Branch-free lower bound (the count of cuts below x): a fixed number of halvings per
-    // feature, no mispredicted jumps on the data.
+    // feature, no mispredicted jumps on the data. Every slot has at least one cut.
     const s = cutStart[u];
     let len = cutStart[u + 1] - s;
     let base = s;
@@ -245,13 +269,13 @@ function codeRow(
       base += +(cuts[base + half - 1] < x) * half;
       len -= half;
     }
-    codes[co + u] = base - s + (len === 1 ? +(cuts[base] < x) : 0);
+    codes[co + u] = codes[co + U + u] = base - s + +(cuts[base] < x);
   }
 }
 
-const rowCodes = new Map<CompactModel, Uint16Array>();
+const rowCodes = new Map<CompactModel, Uint8Array>();
 /**
- * The WebAssembly walk of each model in this thread (null: it has none), made once: an instance
+ * The WebAssembly kernel of each model in this thread (null: it has none), made once: an instance
  * holds a copy of the model's trees, so a served model does not copy them per request.
  */
 const kernels = new WeakMap<CompactModel, CompactKernel | null>();
@@ -265,9 +289,12 @@ function kernelFor(cm: CompactModel): CompactKernel | null {
   return k;
 }
 
+/** What a batch's raw sums become before they are returned: themselves, or a softmax per row. */
+export type CompactLink = "raw" | "softmax";
+
 /**
- * Adds one row's leaves to out[o .. o + nOutputs), four trees walked side by side (a single row's
- * latency is what a served request waits for; four independent chains of loads overlap).
+ * Adds one row's leaves to out[o .. o + nOutputs) (a single row's latency is what a served request
+ * waits for: the kernel walks eight trees side by side, eight independent chains of loads).
  */
 export function compactAddRow(
   cm: CompactModel,
@@ -281,7 +308,7 @@ export function compactAddRow(
   const kernel = kernelFor(cm);
   if (kernel) {
     const K = cm.nOutputs;
-    codeRow(cm, data, xo, colStride, kernel.codes, 0);
+    kernel.tableRow(data, xo, colStride);
     kernel.out.set(out.subarray(o, o + K));
     kernel.row(nTrees);
     out.set(kernel.out.subarray(0, K), o);
@@ -289,106 +316,51 @@ export function compactAddRow(
   }
   let codes = rowCodes.get(cm);
   if (!codes) {
-    codes = new Uint16Array(Math.max(1, cm.used.length));
+    codes = new Uint8Array(Math.max(1, 2 * cm.used.length));
     rowCodes.clear();
     rowCodes.set(cm, codes);
   }
   codeRow(cm, data, xo, colStride, codes, 0);
-  if (cm.perfectDepth >= 0) perfectRow(cm, codes, out, o, nTrees);
-  else nodeRow(cm, codes, out, o, nTrees);
+  if (cm.perfectDepth >= 0) {
+    for (let t = 0; t < nTrees; t++) addPerfectLeaf(cm, t, codes, 0, out, o);
+  } else nodeRow(cm, codes, out, o, nTrees);
 }
 
-function perfectRow(
+/** Adds the leaf of tree t (perfect form) that the coded row at codes[c ..] reaches to out[o ..]. */
+function addPerfectLeaf(
   cm: CompactModel,
-  codes: Uint16Array,
+  t: number,
+  codes: Uint8Array,
+  c: number,
   out: Float64Array,
   o: number,
-  nTrees: number,
 ): void {
-  const { perfect, perfectValues: values, treeOutput } = cm;
   const D = cm.perfectDepth;
-  const S = (1 << D) - 1;
-  const K = cm.nOutputs;
+  const { P, sub, words: TW } = perfectLayout(D);
+  const words = cm.perfect;
+  const m = cm.treeDepth[t];
+  const tb = t * TW;
+  const p1 = Math.min(m, P);
+  const p2 = m - p1;
+  let a = 1;
+  for (let s = 0; s < p1; s++) {
+    const w = words[tb + a];
+    a = 2 * a + +(codes[c + (w >> 8)] > (w & 255));
+  }
+  const j = a - (1 << p1);
+  const ub = tb + (1 << P) + (j << sub);
+  let b = 1;
+  for (let s = 0; s < p2; s++) {
+    const w = words[ub + b];
+    b = 2 * b + +(codes[c + (w >> 8)] > (w & 255));
+  }
+  const leaf = (t << D) + (((j << p2) + b - (1 << p2)) << (D - m));
   const W = cm.leafWidth;
-  let t = 0;
-  for (; t + 8 <= nTrees; t += 8) {
-    const ba = t * S;
-    const bb = ba + S;
-    const bc = bb + S;
-    const bd = bc + S;
-    const be = bd + S;
-    const bf = be + S;
-    const bg = bf + S;
-    const bh = bg + S;
-    let a = 0;
-    let b = 0;
-    let c = 0;
-    let d = 0;
-    let e = 0;
-    let f = 0;
-    let g = 0;
-    let h = 0;
-    for (let s = 0; s < D; s++) {
-      const wa = perfect[ba + a];
-      const wb = perfect[bb + b];
-      const wc = perfect[bc + c];
-      const wd = perfect[bd + d];
-      const we = perfect[be + e];
-      const wf = perfect[bf + f];
-      const wg = perfect[bg + g];
-      const wh = perfect[bh + h];
-      const xa = codes[wa >> 9];
-      const xb = codes[wb >> 9];
-      const xc = codes[wc >> 9];
-      const xd = codes[wd >> 9];
-      const xe = codes[we >> 9];
-      const xf = codes[wf >> 9];
-      const xg = codes[wg >> 9];
-      const xh = codes[wh >> 9];
-      a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
-      b = 2 * b + 1 + (+(xb > (wb & 255)) ^ ((xb & wb) >> 8));
-      c = 2 * c + 1 + (+(xc > (wc & 255)) ^ ((xc & wc) >> 8));
-      d = 2 * d + 1 + (+(xd > (wd & 255)) ^ ((xd & wd) >> 8));
-      e = 2 * e + 1 + (+(xe > (we & 255)) ^ ((xe & we) >> 8));
-      f = 2 * f + 1 + (+(xf > (wf & 255)) ^ ((xf & wf) >> 8));
-      g = 2 * g + 1 + (+(xg > (wg & 255)) ^ ((xg & wg) >> 8));
-      h = 2 * h + 1 + (+(xh > (wh & 255)) ^ ((xh & wh) >> 8));
-    }
-    // Leaf p of tree t is value slot t · 2^D + p − S = (first word of the tree) + t + p − S.
-    if (W === 1) {
-      out[o + treeOutput[t + 0]] += values[ba + t + 0 - S + a];
-      out[o + treeOutput[t + 1]] += values[bb + t + 1 - S + b];
-      out[o + treeOutput[t + 2]] += values[bc + t + 2 - S + c];
-      out[o + treeOutput[t + 3]] += values[bd + t + 3 - S + d];
-      out[o + treeOutput[t + 4]] += values[be + t + 4 - S + e];
-      out[o + treeOutput[t + 5]] += values[bf + t + 5 - S + f];
-      out[o + treeOutput[t + 6]] += values[bg + t + 6 - S + g];
-      out[o + treeOutput[t + 7]] += values[bh + t + 7 - S + h];
-    } else {
-      addVector(out, o, values, (ba + t + 0 - S + a) * W, K);
-      addVector(out, o, values, (bb + t + 1 - S + b) * W, K);
-      addVector(out, o, values, (bc + t + 2 - S + c) * W, K);
-      addVector(out, o, values, (bd + t + 3 - S + d) * W, K);
-      addVector(out, o, values, (be + t + 4 - S + e) * W, K);
-      addVector(out, o, values, (bf + t + 5 - S + f) * W, K);
-      addVector(out, o, values, (bg + t + 6 - S + g) * W, K);
-      addVector(out, o, values, (bh + t + 7 - S + h) * W, K);
-    }
-  }
-  for (; t < nTrees; t++) {
-    const ba = t * S;
-    let a = 0;
-    for (let s = 0; s < D; s++) {
-      const wa = perfect[ba + a];
-      const xa = codes[wa >> 9];
-      a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
-    }
-    if (W === 1) out[o + treeOutput[t]] += values[ba + t - S + a];
-    else addVector(out, o, values, (ba + t - S + a) * W, K);
-  }
+  if (W === 1) out[o + cm.treeOutput[t]] += cm.perfectValues[leaf];
+  else addVector(out, o, cm.perfectValues, leaf * W, cm.nOutputs);
 }
 
-function nodeRow(cm: CompactModel, codes: Uint16Array, out: Float64Array, o: number, nTrees: number): void {
+function nodeRow(cm: CompactModel, codes: Uint8Array, out: Float64Array, o: number, nTrees: number): void {
   const { nodes, roots, treeOutput, leafAt, values } = cm;
   const K = cm.nOutputs;
   const vector = cm.leafWidth > 1;
@@ -405,23 +377,19 @@ function nodeRow(cm: CompactModel, codes: Uint16Array, out: Float64Array, o: num
     // Leaves are negative: the AND of the four is negative only once all have reached one.
     while ((wa & wb & wc & wd) >= 0) {
       if (wa >= 0) {
-        const x = codes[wa >> 9];
-        a = nodes[2 * a + 1] + (+(x > (wa & 255)) ^ ((x & wa) >> 8));
+        a = nodes[2 * a + 1] + +(codes[wa >> 8] > (wa & 255));
         wa = nodes[2 * a];
       }
       if (wb >= 0) {
-        const x = codes[wb >> 9];
-        b = nodes[2 * b + 1] + (+(x > (wb & 255)) ^ ((x & wb) >> 8));
+        b = nodes[2 * b + 1] + +(codes[wb >> 8] > (wb & 255));
         wb = nodes[2 * b];
       }
       if (wc >= 0) {
-        const x = codes[wc >> 9];
-        c = nodes[2 * c + 1] + (+(x > (wc & 255)) ^ ((x & wc) >> 8));
+        c = nodes[2 * c + 1] + +(codes[wc >> 8] > (wc & 255));
         wc = nodes[2 * c];
       }
       if (wd >= 0) {
-        const x = codes[wd >> 9];
-        d = nodes[2 * d + 1] + (+(x > (wd & 255)) ^ ((x & wd) >> 8));
+        d = nodes[2 * d + 1] + +(codes[wd >> 8] > (wd & 255));
         wd = nodes[2 * d];
       }
     }
@@ -442,8 +410,7 @@ function nodeRow(cm: CompactModel, codes: Uint16Array, out: Float64Array, o: num
     let a = roots[t];
     let wa = nodes[2 * a];
     while (wa >= 0) {
-      const x = codes[wa >> 9];
-      a = nodes[2 * a + 1] + (+(x > (wa & 255)) ^ ((x & wa) >> 8));
+      a = nodes[2 * a + 1] + +(codes[wa >> 8] > (wa & 255));
       wa = nodes[2 * a];
     }
     if (vector) addVector(out, o, values, leafAt[a], K);
@@ -452,9 +419,9 @@ function nodeRow(cm: CompactModel, codes: Uint16Array, out: Float64Array, o: num
 }
 
 /**
- * Rows [start, end) of a batch: out[i · K ..] = base + the leaves of the first nTrees trees.
- * Blocks of rows are coded once, then walked tree by tree, so each tree is read from memory once
- * per block rather than once per row.
+ * Rows [start, end) of a batch: out[i · K ..] = base + the leaves of the first nTrees trees, then
+ * the link. Blocks of rows are coded once, then walked tree by tree, so each tree is read from
+ * memory once per block rather than once per row.
  */
 function predictRange(
   cm: CompactModel,
@@ -468,135 +435,41 @@ function predictRange(
   nTrees: number,
   /** Row i of the batch is row i − shift of `data`. */
   shift: number,
+  link: CompactLink,
+  /** When set, blocks are claimed from claims[part] (threads share the range); else all are ours. */
+  claims?: Int32Array,
+  part = 0,
 ): void {
-  const U = Math.max(1, cm.used.length);
+  const U2 = Math.max(1, 2 * cm.used.length);
   const K = cm.nOutputs;
-  for (let i = start; i < end; i++) out.set(base, i * K);
   const kernel = kernelFor(cm);
-  if (kernel) {
-    for (let b0 = start; b0 < end; b0 += BLOCK) {
-      const B = Math.min(BLOCK, end - b0);
-      for (let r = 0; r < B; r++)
-        codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, kernel.codes, r * U);
-      kernel.out.set(out.subarray(b0 * K, (b0 + B) * K));
-      kernel.block(B, nTrees);
-      out.set(kernel.out.subarray(0, B * K), b0 * K);
-    }
-    return;
-  }
-  const codes = new Uint16Array(BLOCK * U);
-  for (let b0 = start; b0 < end; b0 += BLOCK) {
+  const codes = kernel ? null : new Uint8Array(BLOCK * U2);
+  for (let next = 0; ; next++) {
+    const b0 = start + BLOCK * (claims ? Atomics.add(claims, part, 1) : next);
+    if (b0 >= end) break;
     const B = Math.min(BLOCK, end - b0);
-    for (let r = 0; r < B; r++) codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, codes, r * U);
-    if (cm.perfectDepth >= 0) perfectBlock(cm, codes, U, out, b0 * K, B, nTrees);
-    else nodeBlock(cm, codes, U, out, b0 * K, B, nTrees);
-  }
-}
-
-/** Tree by tree over a block of B coded rows, four rows side by side (independent chains). */
-function perfectBlock(
-  cm: CompactModel,
-  codes: Uint16Array,
-  U: number,
-  out: Float64Array,
-  o0: number,
-  B: number,
-  nTrees: number,
-): void {
-  const { perfect, perfectValues: values, treeOutput } = cm;
-  const D = cm.perfectDepth;
-  const S = (1 << D) - 1;
-  const K = cm.nOutputs;
-  const W = cm.leafWidth;
-  for (let t = 0; t < nTrees; t++) {
-    const bt = t * S;
-    const vt = bt + t - S;
-    const k = treeOutput[t];
-    let r = 0;
-    for (; r + 8 <= B; r += 8) {
-      const ca = r * U;
-      const cb = ca + U;
-      const cc = cb + U;
-      const cd = cc + U;
-      const ce = cd + U;
-      const cf = ce + U;
-      const cg = cf + U;
-      const ch = cg + U;
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      let d = 0;
-      let e = 0;
-      let f = 0;
-      let g = 0;
-      let h = 0;
-      for (let s = 0; s < D; s++) {
-        const wa = perfect[bt + a];
-        const wb = perfect[bt + b];
-        const wc = perfect[bt + c];
-        const wd = perfect[bt + d];
-        const we = perfect[bt + e];
-        const wf = perfect[bt + f];
-        const wg = perfect[bt + g];
-        const wh = perfect[bt + h];
-        const xa = codes[ca + (wa >> 9)];
-        const xb = codes[cb + (wb >> 9)];
-        const xc = codes[cc + (wc >> 9)];
-        const xd = codes[cd + (wd >> 9)];
-        const xe = codes[ce + (we >> 9)];
-        const xf = codes[cf + (wf >> 9)];
-        const xg = codes[cg + (wg >> 9)];
-        const xh = codes[ch + (wh >> 9)];
-        a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
-        b = 2 * b + 1 + (+(xb > (wb & 255)) ^ ((xb & wb) >> 8));
-        c = 2 * c + 1 + (+(xc > (wc & 255)) ^ ((xc & wc) >> 8));
-        d = 2 * d + 1 + (+(xd > (wd & 255)) ^ ((xd & wd) >> 8));
-        e = 2 * e + 1 + (+(xe > (we & 255)) ^ ((xe & we) >> 8));
-        f = 2 * f + 1 + (+(xf > (wf & 255)) ^ ((xf & wf) >> 8));
-        g = 2 * g + 1 + (+(xg > (wg & 255)) ^ ((xg & wg) >> 8));
-        h = 2 * h + 1 + (+(xh > (wh & 255)) ^ ((xh & wh) >> 8));
-      }
-      const o = o0 + r * K;
-      if (W === 1) {
-        out[o + 0 * K + k] += values[vt + a];
-        out[o + 1 * K + k] += values[vt + b];
-        out[o + 2 * K + k] += values[vt + c];
-        out[o + 3 * K + k] += values[vt + d];
-        out[o + 4 * K + k] += values[vt + e];
-        out[o + 5 * K + k] += values[vt + f];
-        out[o + 6 * K + k] += values[vt + g];
-        out[o + 7 * K + k] += values[vt + h];
-      } else {
-        addVector(out, o + 0 * K, values, (vt + a) * W, K);
-        addVector(out, o + 1 * K, values, (vt + b) * W, K);
-        addVector(out, o + 2 * K, values, (vt + c) * W, K);
-        addVector(out, o + 3 * K, values, (vt + d) * W, K);
-        addVector(out, o + 4 * K, values, (vt + e) * W, K);
-        addVector(out, o + 5 * K, values, (vt + f) * W, K);
-        addVector(out, o + 6 * K, values, (vt + g) * W, K);
-        addVector(out, o + 7 * K, values, (vt + h) * W, K);
-      }
+    if (kernel) {
+      kernel.codeRows(data, (b0 - shift) * rowStride, B, rowStride, colStride);
+      kernel.block(B, nTrees, base);
+      out.set(kernel.rows.subarray(0, B * K), b0 * K);
+    } else if (codes) {
+      for (let r = 0; r < B; r++) codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, codes, r * U2);
+      for (let i = b0; i < b0 + B; i++) out.set(base, i * K);
+      if (cm.perfectDepth >= 0) {
+        for (let t = 0; t < nTrees; t++)
+          for (let r = 0; r < B; r++) addPerfectLeaf(cm, t, codes, r * U2, out, (b0 + r) * K);
+      } else nodeBlock(cm, codes, U2, out, b0 * K, B, nTrees);
     }
-    for (; r < B; r++) {
-      const ca = r * U;
-      let a = 0;
-      for (let s = 0; s < D; s++) {
-        const wa = perfect[bt + a];
-        const xa = codes[ca + (wa >> 9)];
-        a = 2 * a + 1 + (+(xa > (wa & 255)) ^ ((xa & wa) >> 8));
-      }
-      const o = o0 + r * K;
-      if (W === 1) out[o + k] += values[vt + a];
-      else addVector(out, o, values, (vt + a) * W, K);
-    }
+    // While the block's outputs are still in cache.
+    if (link === "softmax") softmaxRows(out, b0, b0 + B, K);
   }
 }
 
 /** Tree by tree over a block of B coded rows, four rows side by side, with node pointers. */
 function nodeBlock(
   cm: CompactModel,
-  codes: Uint16Array,
-  U: number,
+  codes: Uint8Array,
+  U2: number,
   out: Float64Array,
   o0: number,
   B: number,
@@ -611,10 +484,10 @@ function nodeBlock(
     const w0 = nodes[2 * root];
     let r = 0;
     for (; r + 4 <= B; r += 4) {
-      const ca = r * U;
-      const cb = ca + U;
-      const cc = cb + U;
-      const cd = cc + U;
+      const ca = r * U2;
+      const cb = ca + U2;
+      const cc = cb + U2;
+      const cd = cc + U2;
       let a = root;
       let b = root;
       let c = root;
@@ -625,23 +498,19 @@ function nodeBlock(
       let wd = w0;
       while ((wa & wb & wc & wd) >= 0) {
         if (wa >= 0) {
-          const x = codes[ca + (wa >> 9)];
-          a = nodes[2 * a + 1] + (+(x > (wa & 255)) ^ ((x & wa) >> 8));
+          a = nodes[2 * a + 1] + +(codes[ca + (wa >> 8)] > (wa & 255));
           wa = nodes[2 * a];
         }
         if (wb >= 0) {
-          const x = codes[cb + (wb >> 9)];
-          b = nodes[2 * b + 1] + (+(x > (wb & 255)) ^ ((x & wb) >> 8));
+          b = nodes[2 * b + 1] + +(codes[cb + (wb >> 8)] > (wb & 255));
           wb = nodes[2 * b];
         }
         if (wc >= 0) {
-          const x = codes[cc + (wc >> 9)];
-          c = nodes[2 * c + 1] + (+(x > (wc & 255)) ^ ((x & wc) >> 8));
+          c = nodes[2 * c + 1] + +(codes[cc + (wc >> 8)] > (wc & 255));
           wc = nodes[2 * c];
         }
         if (wd >= 0) {
-          const x = codes[cd + (wd >> 9)];
-          d = nodes[2 * d + 1] + (+(x > (wd & 255)) ^ ((x & wd) >> 8));
+          d = nodes[2 * d + 1] + +(codes[cd + (wd >> 8)] > (wd & 255));
           wd = nodes[2 * d];
         }
       }
@@ -659,12 +528,11 @@ function nodeBlock(
       }
     }
     for (; r < B; r++) {
-      const ca = r * U;
+      const ca = r * U2;
       let a = root;
       let wa = w0;
       while (wa >= 0) {
-        const x = codes[ca + (wa >> 9)];
-        a = nodes[2 * a + 1] + (+(x > (wa & 255)) ^ ((x & wa) >> 8));
+        a = nodes[2 * a + 1] + +(codes[ca + (wa >> 8)] > (wa & 255));
         wa = nodes[2 * a];
       }
       const o = o0 + r * K;
@@ -685,14 +553,16 @@ export const COMPACT_MODULE = import.meta.url;
  * Raw scores of a batch: row-major nRows × nOutputs, base plus the leaves of the first nTrees
  * trees. Large batches are split into contiguous row ranges over the cores: the calling thread
  * scores the first range while pool workers score the others (their rows copied to shared memory
- * unless they already are), all writing into one shared output; the call blocks until all are
- * done. Each row's sum is the same whichever thread computes it.
+ * unless they already are), all writing into one shared output; then it helps with the workers'
+ * ranges block by block (blocks are claimed atomically), and blocks until all are done. Each row's sum is the same whichever thread computes it. With `link` "softmax" each row
+ * comes back as its softmax, computed by the thread that summed it.
  */
 export function compactPredict(
   cm: CompactModel,
   X: Matrix,
   base: Float64Array,
   nTrees: number,
+  link: CompactLink = "raw",
 ): Float64Array {
   const n = X.nRows;
   const K = cm.nOutputs;
@@ -705,37 +575,55 @@ export function compactPredict(
       : 1;
   if (threads <= 1) {
     const out = new Float64Array(n * K);
-    predictRange(cm, data, rowStride, colStride, base, out, 0, n, nTrees, 0);
+    predictRange(cm, data, rowStride, colStride, base, out, 0, n, nTrees, 0, link);
     return out;
   }
   const out = new Float64Array(new SharedArrayBuffer(n * K * 8));
   const ctrl = teamControl();
+  // Part p's next block to score: a thread done with its own part helps with the others'.
+  const claims = new Int32Array(new SharedArrayBuffer(4 * threads));
   const bound = (t: number) => Math.round((t * n) / threads);
   const pool = sharedPool();
   const isShared = data.buffer instanceof SharedArrayBuffer;
   let whole: FloatArray | null = isShared ? data : null;
+  const parts: { data: FloatArray; shift: number }[] = [{ data, shift: 0 }];
   for (let t = 1; t < threads; t++) {
     const s = bound(t);
     const e = bound(t + 1);
-    let part: FloatArray;
-    let shift = 0;
-    if (!isShared && X.layout === "row") {
-      part = sharedCopy(data.subarray(s * rowStride, e * rowStride));
-      shift = s;
-    } else {
+    if (!isShared && X.layout === "row")
+      parts.push({ data: sharedCopy(data.subarray(s * rowStride, e * rowStride)), shift: s });
+    else {
       whole ??= sharedCopy(data);
-      part = whole;
+      parts.push({ data: whole, shift: 0 });
     }
-    const args = { model: cm, data: part, rowStride, colStride, base, out, start: s, end: e, nTrees, shift };
+    const args = { model: cm, ...parts[t], rowStride, colStride, base, out, start: s, end: e, nTrees, link };
     // A failing worker marks the team failed (awaitTeam throws); the rejection itself says no more.
-    pool.call(COMPACT_MODULE, "predictPart", { ...args, team: ctrl }).catch(() => {});
+    pool.call(COMPACT_MODULE, "predictPart", { ...args, claims, part: t, team: ctrl }).catch(() => {});
   }
-  predictRange(cm, data, rowStride, colStride, base, out, 0, bound(1), nTrees, 0);
+  predictRange(cm, data, rowStride, colStride, base, out, 0, bound(1), nTrees, 0, link);
+  for (let t = 1; t < threads; t++) {
+    const { data: d, shift } = parts[t];
+    predictRange(
+      cm,
+      d,
+      rowStride,
+      colStride,
+      base,
+      out,
+      bound(t),
+      bound(t + 1),
+      nTrees,
+      shift,
+      link,
+      claims,
+      t,
+    );
+  }
   awaitTeam(ctrl, threads - 1);
   return out;
 }
 
-/** Worker side of `compactPredict`: scores rows [start, end) and counts itself done. */
+/** Worker side of `compactPredict`: scores the blocks of rows [start, end) it claims and counts itself done. */
 export function predictPart(args: {
   model: CompactModel;
   data: FloatArray;
@@ -747,9 +635,27 @@ export function predictPart(args: {
   end: number;
   nTrees: number;
   shift: number;
+  link: CompactLink;
+  claims: Int32Array;
+  part: number;
   team: Int32Array;
 }): void {
   const a = args;
-  predictRange(a.model, a.data, a.rowStride, a.colStride, a.base, a.out, a.start, a.end, a.nTrees, a.shift);
+  const { model, data, rowStride, colStride, base, out, start, end, nTrees, shift, link } = a;
+  predictRange(
+    model,
+    data,
+    rowStride,
+    colStride,
+    base,
+    out,
+    start,
+    end,
+    nTrees,
+    shift,
+    link,
+    a.claims,
+    a.part,
+  );
   finishTeamTask(a.team);
 }

@@ -1,5 +1,5 @@
 import { NetwardenError } from "../../core/index.js";
-import { strides } from "../matrix.js";
+import { softmaxRows, strides } from "../matrix.js";
 import type { Matrix } from "../types.js";
 import { type CompactModel, compactAddRow, compactModel, compactPays, compactPredict } from "./compact.js";
 
@@ -91,23 +91,45 @@ export class TreeEnsemble {
   }
 
   /**
-   * Raw scores: `base[k]` plus the sum of the leaves each row reaches, over the first `nTrees`
-   * trees. Row-major nRows × nOutputs.
+   * Softmax of each row's raw scores (`predictRaw`), the same numbers as applying it afterwards;
+   * a large batch's rows are turned by the threads that summed them, while still in cache.
    */
-  predictRaw(X: Matrix, base: Float64Array, nTrees = this.roots.length): Float64Array {
-    const K = this.nOutputs;
-    const n = X.nRows;
+  predictSoftmax(X: Matrix, base: Float64Array, nTrees = this.roots.length): Float64Array {
+    const cm = this.compactForm();
+    if (cm && X.nRows > 1) return compactPredict(cm, X, base, nTrees, "softmax");
+    const raw = this.predictRaw(X, base, nTrees);
+    softmaxRows(raw, 0, X.nRows, this.nOutputs);
+    return raw;
+  }
+
+  private compactForm(): CompactModel | null {
     if (this.compact === undefined) {
       const cm = compactModel(this);
       this.compact = cm && compactPays(cm) ? cm : null;
     }
-    const cm = this.compact;
-    if (cm) {
-      if (n > 1) return compactPredict(cm, X, base, nTrees);
-      const row = Float64Array.from(base);
-      if (n === 1) compactAddRow(cm, X.data, 0, X.layout === "row" ? 1 : X.nRows, row, 0, nTrees);
-      return row.subarray(0, n * K);
+    return this.compact;
+  }
+
+  /**
+   * Raw scores: `base[k]` plus the sum of the leaves each row reaches, over the first `nTrees`
+   * trees. Row-major nRows × nOutputs.
+   */
+  predictRaw(X: Matrix, base: Float64Array, nTrees = this.roots.length): Float64Array {
+    const cm = this.compactForm();
+    if (cm && X.nRows === 1) {
+      // A served request's path: kept short (no views, no copies beyond the K outputs).
+      const row = base.slice(0, this.nOutputs);
+      compactAddRow(cm, X.data, 0, 1, row, 0, nTrees);
+      return row;
     }
+    if (cm && X.nRows > 1) return compactPredict(cm, X, base, nTrees);
+    return this.floatPredict(X, base, nTrees);
+  }
+
+  /** `predictRaw` by the float nodes (models without a compact form, and empty batches). */
+  private floatPredict(X: Matrix, base: Float64Array, nTrees: number): Float64Array {
+    const K = this.nOutputs;
+    const n = X.nRows;
     const out = new Float64Array(n * K);
     for (let i = 0; i < n; i++) out.set(base, i * K);
     if (n === 1) {

@@ -1,0 +1,539 @@
+// Writes src/ml/tree/compact-kernel.wat: its walks are unrolled eight lanes wide (eight independent
+// chains of loads), which is too repetitive to keep by hand. Run `node scripts/gen-compact-kernel.mjs`
+// after editing, then `npm run wasm`.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const LANES = "abcdefgh".split("");
+/**
+ * Lanes of the single-row walk: trees walked side by side (their chains of loads overlap; four
+ * already keep the core busy, sixteen spill registers). ROW_LANES in compact-kernel.ts.
+ */
+const ROW_LANES = Array.from({ length: 8 }, (_, i) => `r${i}`);
+const get = (v) => `(local.get $${v})`;
+const set = (v, e) => `(local.set $${v} ${e})`;
+const i32 = (n) => `(i32.const ${n})`;
+const op = (o, ...a) => `(i32.${o} ${a.join(" ")})`;
+const lines = (ind, xs) => xs.map((x) => " ".repeat(ind) + x).join("\n");
+
+/**
+ * One step of lane `l` (a heap index) in the words at byte address `base` (a local): w = the word,
+ * x = the row's code of the word's slot (codes of 8 rows interleaved: slot · 8 + lane), then
+ * l = 2l + (x > rank).
+ */
+function step(l, base, codes, lane) {
+  return [
+    set("l2", op("shl", get(l), i32(1))),
+    set("w", `(i32.load16_u ${op("add", get(base), get("l2"))})`),
+    set(
+      "x",
+      `(i32.load8_u offset=${lane} ${op("add", get(codes), op("and", op("shr_u", get("w"), i32(5)), i32(0x7f8)))})`,
+    ),
+    set(l, op("add", get("l2"), op("gt_u", get("x"), op("and", get("w"), i32(255))))),
+  ];
+}
+
+/** A loop of `count` (a local) steps of the given lanes ([lane, base, codes, codes offset]). */
+function stepLoop(name, count, lanes) {
+  return [
+    set("n", get(count)),
+    `(block $${name}_done`,
+    `  (loop $${name}`,
+    `    (br_if $${name}_done (i32.eqz ${get("n")}))`,
+    ...lanes.flatMap((x) => step(...x)).map((x) => `    ${x}`),
+    `    ${set("n", op("sub", get("n"), i32(1)))}`,
+    `    (br $${name})))`,
+  ];
+}
+
+/** The top walk: five steps unrolled when the walk has them (the usual case), else a loop. */
+function topWalk(name, lanes) {
+  return [
+    `(if ${op("eq", get("p1"), i32(5))}`,
+    "  (then",
+    ...[0, 1, 2, 3, 4].flatMap(() => lanes.flatMap((x) => step(...x))).map((x) => `    ${x}`),
+    "  )",
+    "  (else",
+    ...stepLoop(name, "p1", lanes).map((x) => `    ${x}`),
+    "  ))",
+  ];
+}
+
+/**
+ * After the top walk: lane l's top leaf j = l − 2^p1, its subtree's byte address, and l = 1 for
+ * the subtree walk (no steps when the walk ends in the top block).
+ */
+function toSubtree(l, tb) {
+  return [
+    set(`j${l}`, op("sub", get(l), get("top"))),
+    set(`u${l}`, op("add", op("add", get(tb), get("subOff")), op("shl", get(`j${l}`), get("subShift")))),
+    set(l, i32(1)),
+  ];
+}
+
+/** Leaf index of lane l: ((j << p2) + l − 2^p2) << shift. */
+const leafOf = (l) =>
+  op("shl", op("sub", op("add", op("shl", get(`j${l}`), get("p2")), get(l)), get("bot")), get("shift"));
+
+/** out[at] += values[vt + leaf · 8] */
+const addLeaf = (at, vt, l) => [
+  set("p", at),
+  `(f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get(vt), op("shl", leafOf(l), i32(3)))})))`,
+];
+
+/** Locals every walk uses, and the layout constants from D. */
+const common = [
+  "(local $n i32) (local $w i32) (local $x i32) (local $l2 i32) (local $p i32)",
+  "(local $P i32) (local $sub i32) (local $TW i32) (local $subOff i32) (local $subShift i32)",
+  "(local $p1 i32) (local $p2 i32) (local $top i32) (local $bot i32) (local $shift i32)",
+];
+const layout = [
+  ";; top block: levels 0 .. P−1 (P = min(D, 5)) in 2^P words; then 2^P subtrees of depth D − P",
+  set("P", `(select ${get("D")} ${i32(5)} ${op("lt_u", get("D"), i32(5))})`),
+  set("sub", op("sub", get("D"), get("P"))),
+  set(
+    "TW",
+    `(select ${op("add", op("shl", i32(1), get("P")), op("shl", i32(1), get("D")))} ${op("shl", i32(1), get("D"))} ${get("sub")})`,
+  ),
+  set("subOff", op("shl", i32(1), op("add", get("P"), i32(1)))),
+  set("subShift", op("add", get("sub"), i32(1))),
+];
+/** Phase lengths for a walk of `m` (a local) steps. */
+const phases = (m) => [
+  set("p1", `(select ${get(m)} ${get("P")} ${op("lt_u", get(m), get("P"))})`),
+  set("p2", op("sub", get(m), get("p1"))),
+  set("top", op("shl", i32(1), get("p1"))),
+  set("bot", op("shl", i32(1), get("p2"))),
+  set("shift", op("sub", get("D"), get(m))),
+];
+
+function blockFunc() {
+  const laneLocals = LANES.map((l) => `(local $${l} i32) (local $j${l} i32) (local $u${l} i32)`);
+  return [
+    ";; Tree by tree over B coded rows (groups of eight rows, groupBytes each), eight rows side by",
+    ";; side. Sums start at base (K f64) and are kept class by class (class k of row r at",
+    ";; out + k · ostride + r · 8: a tree adds to one class, so its writes stay on few cache lines);",
+    ";; each tree's leaf value is added in tree order; at the end they are copied row by row to rows.",
+    '(func (export "block")',
+    "  (param $words i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)",
+    "  (param $codes i32) (param $groupBytes i32) (param $B i32) (param $out i32) (param $ostride i32)",
+    "  (param $base i32) (param $K i32) (param $rows i32)",
+    "  (local $t i32) (local $tb i32) (local $vt i32) (local $ko i32) (local $r i32) (local $td i32) (local $cg i32) (local $cr i32)",
+    "  (local $k i32)",
+    ...common.map((x) => `  ${x}`),
+    ...laneLocals.map((x) => `  ${x}`),
+    lines(2, layout),
+    lines(2, [
+      ...classRows(
+        "init",
+        `(f64.store ${get("p")} (f64.load ${op("add", get("base"), op("shl", get("k"), i32(3)))}))`,
+      ),
+      set("t", i32(0)),
+      "(block $trees_done",
+      "  (loop $trees",
+      `    (br_if $trees_done ${op("ge_u", get("t"), get("nTrees"))})`,
+      `    ${set("tb", op("add", get("words"), op("shl", op("mul", get("t"), get("TW")), i32(1))))}`,
+      `    ${set("vt", op("add", get("values"), op("shl", get("t"), op("add", get("D"), i32(3)))))}`,
+      `    ${set("ko", op("add", get("out"), op("mul", `(i32.load ${op("add", get("treeOut"), op("shl", get("t"), i32(2)))})`, get("ostride"))))}`,
+      "    ;; this tree's own depth: below it every word passes left",
+      `    ${set("td", `(i32.load8_u ${op("add", get("depths"), get("t"))})`)}`,
+      ...phases("td").map((x) => `    ${x}`),
+      `    ${set("r", i32(0))}`,
+      `    ${set("cg", get("codes"))}`,
+      "    (block $eights_done",
+      "      (loop $eights",
+      `        (br_if $eights_done ${op("gt_u", op("add", get("r"), i32(8)), get("B"))})`,
+      lines(
+        8,
+        LANES.map((l) => set(l, i32(1))),
+      ),
+      lines(
+        8,
+        topWalk(
+          "top",
+          LANES.map((l, i) => [l, "tb", "cg", i]),
+        ),
+      ),
+      lines(
+        8,
+        LANES.flatMap((l) => toSubtree(l, "tb")),
+      ),
+      lines(
+        8,
+        stepLoop(
+          "bottom",
+          "p2",
+          LANES.map((l, i) => [l, `u${l}`, "cg", i]),
+        ),
+      ),
+      lines(
+        8,
+        LANES.flatMap((l, i) =>
+          addLeaf(op("add", get("ko"), op("shl", op("add", get("r"), i32(i)), i32(3))), "vt", l),
+        ),
+      ),
+      `        ${set("r", op("add", get("r"), i32(8)))}`,
+      `        ${set("cg", op("add", get("cg"), get("groupBytes")))}`,
+      "        (br $eights)))",
+      "    ;; the last rows (of the last group), one at a time",
+      "    (block $rest_done",
+      "      (loop $rest",
+      `        (br_if $rest_done ${op("ge_u", get("r"), get("B"))})`,
+      `        ${set("cr", op("add", get("cg"), op("and", get("r"), i32(7))))}`,
+      `        ${set("a", i32(1))}`,
+      lines(8, stepLoop("top1", "p1", [["a", "tb", "cr", 0]])),
+      lines(8, toSubtree("a", "tb")),
+      lines(8, stepLoop("bottom1", "p2", [["a", "ua", "cr", 0]])),
+      lines(8, addLeaf(op("add", get("ko"), op("shl", get("r"), i32(3))), "vt", "a")),
+      `        ${set("r", op("add", get("r"), i32(1)))}`,
+      "        (br $rest)))",
+      `    ${set("t", op("add", get("t"), i32(1)))}`,
+      "    (br $trees)))",
+      ...classRows(
+        "copy",
+        `(f64.store ${op("add", get("rows"), op("shl", op("add", op("mul", get("r"), get("K")), get("k")), i32(3)))} (f64.load ${get("p")}))`,
+      ),
+    ]),
+    ")",
+  ].join("\n");
+}
+
+/** For every class k and row r < B, with p = out + k · ostride + r · 8: `body`. */
+function classRows(name, body) {
+  return [
+    set("k", i32(0)),
+    `(block $${name}_k_done`,
+    `  (loop $${name}_k`,
+    `    (br_if $${name}_k_done ${op("ge_u", get("k"), get("K"))})`,
+    `    ${set("r", i32(0))}`,
+    `    (block $${name}_r_done`,
+    `      (loop $${name}_r`,
+    `        (br_if $${name}_r_done ${op("ge_u", get("r"), get("B"))})`,
+    `        ${set("p", op("add", op("add", get("out"), op("mul", get("k"), get("ostride"))), op("shl", get("r"), i32(3))))}`,
+    `        ${body}`,
+    `        ${set("r", op("add", get("r"), i32(1)))}`,
+    `        (br $${name}_r)))`,
+    `    ${set("k", op("add", get("k"), i32(1)))}`,
+    `    (br $${name}_k)))`,
+  ];
+}
+
+function rowFunc() {
+  const laneLocals = ROW_LANES.map(
+    (l) => `(local $${l} i32) (local $t${l} i32) (local $j${l} i32) (local $u${l} i32)`,
+  );
+  const treeBase = (i) =>
+    op("add", get("words"), op("shl", op("mul", op("add", get("t"), i32(i)), get("TW")), i32(1)));
+  const valueBase = (i) =>
+    op("add", get("values"), op("shl", op("add", get("t"), i32(i)), op("add", get("D"), i32(3))));
+  const outAt = (i) =>
+    op(
+      "add",
+      get("out"),
+      op(
+        "shl",
+        `(i32.load ${op("add", get("treeOut"), op("shl", op("add", get("t"), i32(i)), i32(2)))})`,
+        i32(3),
+      ),
+    );
+  // A step in a table walk: w = the word (the row's table index of its slot and rank); T[w] is −1
+  // (right) or 0 (left): l = 2l − T[w].
+  const tstep = (l, base) => [
+    set("l2", op("shl", get(l), i32(1))),
+    set(l, op("sub", get("l2"), `(i32.load8_s (i32.load16_u ${op("add", get(base), get("l2"))}))`)),
+  ];
+  const tloop = (name, count, lanes) => [
+    set("n", get(count)),
+    `(block $${name}_done`,
+    `  (loop $${name}`,
+    `    (br_if $${name}_done (i32.eqz ${get("n")}))`,
+    ...lanes.flatMap(([l, base]) => tstep(l, base)).map((x) => `    ${x}`),
+    `    ${set("n", op("sub", get("n"), i32(1)))}`,
+    `    (br $${name})))`,
+  ];
+  const ttop = (name, lanes) => [
+    `(if ${op("eq", get("p1"), i32(5))}`,
+    "  (then",
+    ...[0, 1, 2, 3, 4].flatMap(() => lanes.flatMap(([l, base]) => tstep(l, base))).map((x) => `    ${x}`),
+    "  )",
+    "  (else",
+    ...tloop(name, "p1", lanes).map((x) => `    ${x}`),
+    "  ))",
+  ];
+  return [
+    ";; One row through the trees, by its table (see `table`: the byte at address w says whether",
+    ";; the row goes right at the word w, so a step is two loads and two adds), eight trees side by",
+    ";; side, each walking as deep as the deepest of the eight (groupDepths, one byte per eight",
+    ";; trees; below its own depth a tree's words pass left); leaf values added to out[output] in",
+    ";; tree order.",
+    '(func (export "row")',
+    "  (param $words i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)",
+    "  (param $out i32) (param $groupDepths i32)",
+    "  (local $t i32) (local $m i32) (local $vt i32) (local $TWB i32) (local $VS i32) (local $gw i32) (local $gv i32) (local $gto i32)",
+    ...common.map((x) => `  ${x}`),
+    ...laneLocals.map((x) => `  ${x}`),
+    lines(2, layout),
+    lines(2, [
+      set("TWB", op("shl", get("TW"), i32(1))),
+      set("VS", op("shl", i32(1), op("add", get("D"), i32(3)))),
+      set("gw", get("words")),
+      set("gv", get("values")),
+      set("gto", get("treeOut")),
+      set("t", i32(0)),
+      "(block $eights_done",
+      "  (loop $eights",
+      `    (br_if $eights_done ${op("gt_u", op("add", get("t"), i32(ROW_LANES.length)), get("nTrees"))})`,
+      ...ROW_LANES.flatMap((l, i) => [
+        set(`t${l}`, i === 0 ? get("gw") : op("add", get(`t${ROW_LANES[i - 1]}`), get("TWB"))),
+        set(l, i32(1)),
+      ]).map((x) => `    ${x}`),
+      `    ${set("m", `(i32.load8_u ${op("add", get("groupDepths"), op("div_u", get("t"), i32(ROW_LANES.length)))})`)}`,
+      ...phases("m").map((x) => `    ${x}`),
+      lines(
+        4,
+        ttop(
+          "top",
+          ROW_LANES.map((l) => [l, `t${l}`]),
+        ),
+      ),
+      lines(
+        4,
+        ROW_LANES.flatMap((l) => toSubtree(l, `t${l}`)),
+      ),
+      lines(
+        4,
+        tloop(
+          "bottom",
+          "p2",
+          ROW_LANES.map((l) => [l, `u${l}`]),
+        ),
+      ),
+      `    ${set("vt", get("gv"))}`,
+      lines(
+        4,
+        ROW_LANES.flatMap((l, i) => [
+          ...(i === 0 ? [] : [set("vt", op("add", get("vt"), get("VS")))]),
+          ...addLeaf(
+            op("add", get("out"), op("shl", `(i32.load offset=${4 * i} ${get("gto")})`, i32(3))),
+            "vt",
+            l,
+          ),
+        ]),
+      ),
+      `    ${set("t", op("add", get("t"), i32(ROW_LANES.length)))}`,
+      `    ${set("gw", op("add", get(`t${ROW_LANES.at(-1)}`), get("TWB")))}`,
+      `    ${set("gv", op("add", get("vt"), get("VS")))}`,
+      `    ${set("gto", op("add", get("gto"), i32(4 * ROW_LANES.length)))}`,
+      "    (br $eights)))",
+      "(block $rest_done",
+      "  (loop $rest",
+      `    (br_if $rest_done ${op("ge_u", get("t"), get("nTrees"))})`,
+      `    ${set("tr0", treeBase(0))}`,
+      `    ${set("r0", i32(1))}`,
+      `    ${set("m", `(i32.load8_u ${op("add", get("depths"), get("t"))})`)}`,
+      ...phases("m").map((x) => `    ${x}`),
+      lines(4, tloop("top1", "p1", [["r0", "tr0"]])),
+      lines(4, toSubtree("r0", "tr0")),
+      lines(4, tloop("bottom1", "p2", [["r0", "ur0"]])),
+      `    ${set("vt", valueBase(0))}`,
+      lines(4, addLeaf(outAt(0), "vt", "r0")),
+      `    ${set("t", op("add", get("t"), i32(1)))}`,
+      "    (br $rest))))",
+    ]),
+  ].join("\n");
+}
+
+/**
+ * The table of one row, at address 0: T[0] = 0 (words that pass left point there); then for each
+ * used feature u (cuts cutStart[u] .. cutStart[u + 1], d of them), at 1 + 2 · cutStart[u], d
+ * bytes for its missing-goes-left slot and d for its missing-goes-right slot: byte r is −1 (0xff)
+ * when the row goes right at rank r (else 0), i.e. when the value's code is above r (a missing value: never in
+ * the first, always in the second). Filled 16 bytes at a time; what a fill writes past its
+ * end is written again by the next (and 15 bytes are spare after the last).
+ */
+function tableFunc(f32) {
+  const x = (e) => `(f64.load ${e})`;
+  const input = (e) => (f32 ? `(f64.promote_f32 (f32.load ${e}))` : x(e));
+  const fill = (name, p, code) => [
+    set("q", i32(0)),
+    // Ranks and codes less 128, so that a signed byte compare (one instruction) orders them.
+    set(
+      "iota",
+      "(v128.const i8x16 -128 -127 -126 -125 -124 -123 -122 -121 -120 -119 -118 -117 -116 -115 -114 -113)",
+    ),
+    set("vc", `(i8x16.splat ${op("sub", code, i32(128))})`),
+    `(block $${name}_done`,
+    `  (loop $${name}`,
+    `    (br_if $${name}_done ${op("ge_u", get("q"), get("len0"))})`,
+    `    (v128.store ${op("add", get(p), get("q"))} (i8x16.gt_s ${get("vc")} ${get("iota")}))`,
+    `    ${set("iota", `(i8x16.add ${get("iota")} (v128.const i8x16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16))`)}`,
+    `    ${set("q", op("add", get("q"), i32(16)))}`,
+    `    (br $${name})))`,
+  ];
+  return [
+    ...(f32 ? [";; The same for a float32 row."] : []),
+    `(func (export "${f32 ? "table32" : "table"}")`,
+    "  (param $x i32) (param $cs i32) (param $used i32) (param $cutStart i32) (param $cuts i32) (param $U i32)",
+    "  (local $u i32) (local $S i32) (local $len0 i32) (local $len i32) (local $half i32) (local $hb i32)",
+    "  (local $b0 i32) (local $v0 f64) (local $c i32) (local $p i32) (local $q i32)",
+    "  (local $iota v128) (local $vc v128)",
+    lines(2, [
+      `(i32.store8 ${i32(0)} ${i32(0)})`,
+      set("u", i32(0)),
+      "(block $slots_done",
+      "  (loop $slots",
+      `    (br_if $slots_done ${op("ge_u", get("u"), get("U"))})`,
+      `    ${set("v0", input(op("add", get("x"), op("mul", `(i32.load ${op("add", get("used"), op("shl", get("u"), i32(2)))})`, get("cs")))))}`,
+      `    ${set("S", `(i32.load ${op("add", get("cutStart"), op("shl", get("u"), i32(2)))})`)}`,
+      `    ${set("len0", op("sub", `(i32.load ${op("add", get("cutStart"), op("shl", op("add", get("u"), i32(1)), i32(2)))})`, get("S")))}`,
+      `    ${set("p", op("add", i32(1), op("shl", get("S"), i32(1))))}`,
+      `    ${set("S", op("add", get("cuts"), op("shl", get("S"), i32(3))))}`,
+      `    ${set("b0", get("S"))}`,
+      `    ${set("len", get("len0"))}`,
+      "    (block $search_done",
+      "      (loop $search",
+      `        (br_if $search_done ${op("le_u", get("len"), i32(1))})`,
+      `        ${set("half", op("shr_u", get("len"), i32(1)))}`,
+      `        ${set("hb", op("shl", get("half"), i32(3)))}`,
+      `        ${set("b0", op("add", get("b0"), `(select ${get("hb")} ${i32(0)} (f64.lt ${x(op("add", get("b0"), op("sub", get("hb"), i32(8))))} ${get("v0")}))`))}`,
+      `        ${set("len", op("sub", get("len"), get("half")))}`,
+      "        (br $search)))",
+      "    ;; a missing value compares false everywhere: code 0",
+      `    ${set("c", op("add", op("shr_u", op("sub", get("b0"), get("S")), i32(3)), `(f64.lt ${x(get("b0"))} ${get("v0")})`))}`,
+      lines(4, fill("left", "p", get("c"))),
+      `    ${set("p", op("add", get("p"), get("len0")))}`,
+      lines(4, fill("right", "p", `(select ${i32(255)} ${get("c")} (f64.ne ${get("v0")} ${get("v0")}))`)),
+      `    ${set("u", op("add", get("u"), i32(1)))}`,
+      "    (br $slots))))",
+    ]),
+  ].join("\n");
+}
+
+/**
+ * Codes `n` rows from row $r on for the current slot: each lane's branch-free lower bound (byte
+ * addresses into the cuts; the lanes share the loop, whose length depends only on the slot).
+ */
+function searchRows(name, n, f32) {
+  const L = [...Array(n).keys()];
+  const x = (e) => `(f64.load ${e})`;
+  const input = (e) => (f32 ? `(f64.promote_f32 (f32.load ${e}))` : x(e));
+  return [
+    ...L.map((i) =>
+      set(`v${i}`, input(op("add", get("xu"), op("mul", op("add", get("r"), i32(i)), get("rs"))))),
+    ),
+    ...L.map((i) => set(`b${i}`, get("S"))),
+    set("len", get("len0")),
+    `(block $${name}_done`,
+    `  (loop $${name}`,
+    `    (br_if $${name}_done ${op("le_u", get("len"), i32(1))})`,
+    `    ${set("half", op("shr_u", get("len"), i32(1)))}`,
+    `    ${set("hb", op("shl", get("half"), i32(3)))}`,
+    ...L.map(
+      (i) =>
+        `    ${set(`b${i}`, op("add", get(`b${i}`), `(select ${get("hb")} ${i32(0)} (f64.lt ${x(op("add", get(`b${i}`), op("sub", get("hb"), i32(8))))} ${get(`v${i}`)}))`))}`,
+    ),
+    `    ${set("len", op("sub", get("len"), get("half")))}`,
+    `    (br $${name})))`,
+    ";; a missing value compares false everywhere: code 0 here, 255 in the second slot",
+    ...L.flatMap((i) => [
+      set(
+        "c",
+        op(
+          "add",
+          op("shr_u", op("sub", get(`b${i}`), get("S")), i32(3)),
+          `(f64.lt ${x(get(`b${i}`))} ${get(`v${i}`)})`,
+        ),
+      ),
+      set(
+        "o",
+        op(
+          "add",
+          op("mul", op("shr_u", op("add", get("r"), i32(i)), i32(3)), get("group")),
+          op("and", op("add", get("r"), i32(i)), i32(7)),
+        ),
+      ),
+      `(i32.store8 ${op("add", get("ca"), get("o"))} ${get("c")})`,
+      `(i32.store8 ${op("add", get("cb"), get("o"))} (select ${i32(255)} ${get("c")} (f64.ne ${get(`v${i}`)} ${get(`v${i}`)})))`,
+    ]),
+  ];
+}
+
+function codeFunc(f32) {
+  return [
+    ";; Codes B rows: row r's value of slot u is the f64 at x + r·rs + used[u]·cs (strides in bytes).",
+    ";; Its code (the number of the slot's cuts below it) goes to slots u and U + u; a missing value",
+    ";; is 0 in the first (it then goes left at every rank) and 255 in the second (right at every rank",
+    ";; below 255). Codes of eight rows are interleaved: row r's code of slot s is at",
+    ";; codes + (r >> 3) · 16U + s · 8 + (r & 7). Slot by slot, four rows at a time: the searches'",
+    ";; loops run the same number of times row after row, and four chains of loads overlap.",
+    ...(f32 ? [";; The same for float32 input."] : []),
+    `(func (export "${f32 ? "code32" : "code"}")`,
+    "  (param $x i32) (param $B i32) (param $rs i32) (param $cs i32) (param $used i32) (param $cutStart i32)",
+    "  (param $cuts i32) (param $U i32) (param $codes i32)",
+    "  (local $r i32) (local $u i32) (local $xu i32) (local $ca i32) (local $cb i32) (local $o i32)",
+    "  (local $S i32) (local $len0 i32) (local $len i32) (local $half i32) (local $hb i32) (local $c i32)",
+    "  (local $group i32) (local $v0 f64) (local $v1 f64) (local $v2 f64) (local $v3 f64)",
+    "  (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32)",
+    lines(2, [
+      set("group", op("shl", get("U"), i32(4))),
+      set("u", i32(0)),
+      "(block $slots_done",
+      "  (loop $slots",
+      `    (br_if $slots_done ${op("ge_u", get("u"), get("U"))})`,
+      `    ${set("xu", op("add", get("x"), op("mul", `(i32.load ${op("add", get("used"), op("shl", get("u"), i32(2)))})`, get("cs"))))}`,
+      `    ${set("S", `(i32.load ${op("add", get("cutStart"), op("shl", get("u"), i32(2)))})`)}`,
+      `    ${set("len0", op("sub", `(i32.load ${op("add", get("cutStart"), op("shl", op("add", get("u"), i32(1)), i32(2)))})`, get("S")))}`,
+      `    ${set("S", op("add", get("cuts"), op("shl", get("S"), i32(3))))}`,
+      `    ${set("ca", op("add", get("codes"), op("shl", get("u"), i32(3))))}`,
+      `    ${set("cb", op("add", get("ca"), op("shl", get("U"), i32(3))))}`,
+      `    ${set("r", i32(0))}`,
+      "    (block $fours_done",
+      "      (loop $fours",
+      `        (br_if $fours_done ${op("gt_u", op("add", get("r"), i32(4)), get("B"))})`,
+      lines(8, searchRows("search4", 4, f32)),
+      `        ${set("r", op("add", get("r"), i32(4)))}`,
+      "        (br $fours)))",
+      "    (block $ones_done",
+      "      (loop $ones",
+      `        (br_if $ones_done ${op("ge_u", get("r"), get("B"))})`,
+      lines(8, searchRows("search1", 1, f32)),
+      `        ${set("r", op("add", get("r"), i32(1)))}`,
+      "        (br $ones)))",
+      `    ${set("u", op("add", get("u"), i32(1)))}`,
+      "    (br $slots))))",
+    ]),
+  ].join("\n");
+}
+
+const header = `;; Generated by scripts/gen-compact-kernel.mjs (edit that, run it, then \`npm run wasm\`).
+;;
+;; The compact predictor's kernels (see compact.ts) in WebAssembly, without V8's bounds check on every
+;; load: coding rows to threshold ranks, and the walks over perfect trees for models with one value
+;; per leaf. Leaf values are added in the JavaScript walk's order: results are bit for bit equal.
+;;
+;; A tree of depth D is laid out in cache-line blocks: its top min(D, 5) levels in one block of 2^P
+;; u16 words (heap order from index 1), then one block per top leaf holding the next D − P levels
+;; (2^(D−P) words, heap order from 1): a walk reads two cache lines, not one per level.
+;; A word is slot · 256 + rank; a step goes to 2l + (code of the slot > rank). Each row has two
+;; codes per feature (slots u and U + u) that differ only for a missing value, so a word's slot
+;; also says where missing goes. A tree shallower than D is padded with words that pass left (rank
+;; 255), so its walk may stop at its own depth d; the leaf reached is then the left-most below.
+;;
+;; Memory: one per model and thread, sized once, never grown (see compact-kernel.ts).
+(module
+  (import "env" "memory" (memory 1 65536))
+`;
+
+/** The text of compact-kernel.wat. */
+export function compactKernelWat() {
+  const funcs = [codeFunc(false), codeFunc(true), blockFunc(), tableFunc(false), tableFunc(true), rowFunc()];
+  return `${header}\n${funcs.map((f) => lines(2, f.split("\n"))).join("\n\n")})\n`;
+}
+
+export const COMPACT_KERNEL_WAT = join(import.meta.dirname, "..", "src", "ml", "tree", "compact-kernel.wat");
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(COMPACT_KERNEL_WAT, compactKernelWat());
+  console.log(`wrote ${COMPACT_KERNEL_WAT}`);
+}

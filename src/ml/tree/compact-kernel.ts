@@ -37,7 +37,6 @@ interface Exports {
   code: Code;
   code32: Code;
   table: Table;
-  table32: Table;
   block(
     words: number,
     values: number,
@@ -224,11 +223,11 @@ export class CompactKernel {
   /** Copies one row (feature f at data[xo + f · colStride]) in and makes its table. */
   tableRow(data: FloatArray, xo: number, colStride: number): void {
     const { C, cm, at, U } = this;
-    const x = data instanceof Float32Array ? this.x32 : this.x64;
-    if (colStride === 1) x.set(data.subarray(xo, xo + C));
+    // Copied as float64 element by element (no views: this path is microseconds).
+    const x = this.x64;
+    if (colStride === 1) for (let f = 0; f < C; f++) x[f] = data[xo + f];
     else for (const f of cm.used) x[f] = data[xo + f * colStride];
-    const table = x === this.x32 ? this.k.table32 : this.k.table;
-    table(at.x, x.BYTES_PER_ELEMENT, at.used, at.cutStart, at.cuts, U);
+    this.k.table(at.x, 8, at.used, at.cutStart, at.cuts, U);
   }
 
   /** Walks the row of the last `tableRow` through the first nTrees trees, adding to out[0 .. K). */

@@ -653,58 +653,6 @@
         (local.set $u (i32.add (local.get $u) (i32.const 1)))
         (br $slots))))
 
-  ;; The same for a float32 row.
-  (func (export "table32")
-    (param $x i32) (param $cs i32) (param $used i32) (param $cutStart i32) (param $cuts i32) (param $U i32)
-    (local $u i32) (local $S i32) (local $len0 i32) (local $len i32) (local $half i32) (local $hb i32)
-    (local $b0 i32) (local $v0 f64) (local $c i32) (local $p i32) (local $q i32)
-    (local $iota v128) (local $vc v128)
-    (i32.store8 (i32.const 0) (i32.const 0))
-    (local.set $u (i32.const 0))
-    (block $slots_done
-      (loop $slots
-        (br_if $slots_done (i32.ge_u (local.get $u) (local.get $U)))
-        (local.set $v0 (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.mul (i32.load (i32.add (local.get $used) (i32.shl (local.get $u) (i32.const 2)))) (local.get $cs))))))
-        (local.set $S (i32.load (i32.add (local.get $cutStart) (i32.shl (local.get $u) (i32.const 2)))))
-        (local.set $len0 (i32.sub (i32.load (i32.add (local.get $cutStart) (i32.shl (i32.add (local.get $u) (i32.const 1)) (i32.const 2)))) (local.get $S)))
-        (local.set $p (i32.add (i32.const 1) (i32.shl (local.get $S) (i32.const 1))))
-        (local.set $S (i32.add (local.get $cuts) (i32.shl (local.get $S) (i32.const 3))))
-        (local.set $b0 (local.get $S))
-        (local.set $len (local.get $len0))
-        (block $search_done
-          (loop $search
-            (br_if $search_done (i32.le_u (local.get $len) (i32.const 1)))
-            (local.set $half (i32.shr_u (local.get $len) (i32.const 1)))
-            (local.set $hb (i32.shl (local.get $half) (i32.const 3)))
-            (local.set $b0 (i32.add (local.get $b0) (select (local.get $hb) (i32.const 0) (f64.lt (f64.load (i32.add (local.get $b0) (i32.sub (local.get $hb) (i32.const 8)))) (local.get $v0)))))
-            (local.set $len (i32.sub (local.get $len) (local.get $half)))
-            (br $search)))
-        ;; a missing value compares false everywhere: code 0
-        (local.set $c (i32.add (i32.shr_u (i32.sub (local.get $b0) (local.get $S)) (i32.const 3)) (f64.lt (f64.load (local.get $b0)) (local.get $v0))))
-        (local.set $q (i32.const 0))
-      (local.set $iota (v128.const i8x16 -128 -127 -126 -125 -124 -123 -122 -121 -120 -119 -118 -117 -116 -115 -114 -113))
-      (local.set $vc (i8x16.splat (i32.sub (local.get $c) (i32.const 128))))
-      (block $left_done
-        (loop $left
-          (br_if $left_done (i32.ge_u (local.get $q) (local.get $len0)))
-          (v128.store (i32.add (local.get $p) (local.get $q)) (i8x16.gt_s (local.get $vc) (local.get $iota)))
-          (local.set $iota (i8x16.add (local.get $iota) (v128.const i8x16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16)))
-          (local.set $q (i32.add (local.get $q) (i32.const 16)))
-          (br $left)))
-        (local.set $p (i32.add (local.get $p) (local.get $len0)))
-        (local.set $q (i32.const 0))
-      (local.set $iota (v128.const i8x16 -128 -127 -126 -125 -124 -123 -122 -121 -120 -119 -118 -117 -116 -115 -114 -113))
-      (local.set $vc (i8x16.splat (i32.sub (select (i32.const 255) (local.get $c) (f64.ne (local.get $v0) (local.get $v0))) (i32.const 128))))
-      (block $right_done
-        (loop $right
-          (br_if $right_done (i32.ge_u (local.get $q) (local.get $len0)))
-          (v128.store (i32.add (local.get $p) (local.get $q)) (i8x16.gt_s (local.get $vc) (local.get $iota)))
-          (local.set $iota (i8x16.add (local.get $iota) (v128.const i8x16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16)))
-          (local.set $q (i32.add (local.get $q) (i32.const 16)))
-          (br $right)))
-        (local.set $u (i32.add (local.get $u) (i32.const 1)))
-        (br $slots))))
-
   ;; One row through the trees, by its table (see `table`: the byte at address w says whether
   ;; the row goes right at the word w, so a step is two loads and two adds), eight trees side by
   ;; side, each walking as deep as the deepest of the eight (groupDepths, one byte per eight

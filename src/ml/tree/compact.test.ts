@@ -196,6 +196,20 @@ describe("compact predictor", () => {
     }
   });
 
+  it("keeps every single-row result intact (ten outputs: views on shared blocks)", () => {
+    const e = randomEnsemble(18, 40, 6, 10, false);
+    const base10 = new Float64Array(10).fill(0.5);
+    const X = randomRows(19, 3000);
+    const kept = Array.from({ length: X.nRows }, (_, i) =>
+      e.predictRaw({ data: X.data.subarray(i * F, i * F + F), nRows: 1, nCols: F, layout: "row" }, base10),
+    );
+    const batch = reference(e, X, base10);
+    expect(new Set(kept.map((r) => r.buffer)).size).toBeGreaterThan(1);
+    kept.forEach((r, i) => {
+      expect(Array.from(r)).toEqual(Array.from(batch.subarray(i * 10, i * 10 + 10)));
+    });
+  });
+
   it("falls back to the float walk when a feature has more than 255 thresholds", () => {
     const e = randomEnsemble(9, 40, 9, 3, false, 1000);
     expect(compactModel(e)).toBeNull();

@@ -309,9 +309,11 @@ export function compactAddRow(
   if (kernel) {
     const K = cm.nOutputs;
     kernel.tableRow(data, xo, colStride);
-    kernel.out.set(out.subarray(o, o + K));
+    // Element loops, not subarray views: a view is an allocation, and this path is microseconds.
+    const ko = kernel.out;
+    for (let k = 0; k < K; k++) ko[k] = out[o + k];
     kernel.row(nTrees);
-    out.set(kernel.out.subarray(0, K), o);
+    for (let k = 0; k < K; k++) out[o + k] = ko[k];
     return;
   }
   let codes = rowCodes.get(cm);

@@ -1,12 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { takeRows } from "../matrix.js";
 import { loadUnswNumeric } from "../test-support/datasets.js";
 import { wasmEnabled } from "../wasm.js";
 import { GbdtLearner } from "./gbdt.js";
-
-const HERE = import.meta.dirname;
 
 describe("gbdt: WebAssembly histogram kernel", () => {
   afterEach(() => {

@@ -6,7 +6,7 @@ import { WASM_BASE64 } from "./compact-kernel.wasm.js";
 const ROW_LANES = 8;
 
 /** What the kernel reads of a compact model (compact.ts). */
-interface PerfectTrees {
+interface CompactParts {
   nOutputs: number;
   leafWidth: number;
   treeOutput: Int32Array;
@@ -17,6 +17,10 @@ interface PerfectTrees {
   perfect: Uint16Array;
   perfectValues: Float64Array;
   treeDepth: Uint8Array;
+  roots: Int32Array;
+  nodes: Int32Array;
+  leafAt: Int32Array;
+  values: Float64Array;
 }
 
 type Code = (
@@ -63,6 +67,17 @@ interface Exports {
     out: number,
     groupDepths: number,
   ): void;
+  nodeRow(
+    nodes: number,
+    roots: number,
+    leafAt: number,
+    values: number,
+    treeOut: number,
+    nTrees: number,
+    W: number,
+    out: number,
+    ones: number,
+  ): void;
 }
 
 type Layout = Record<
@@ -80,22 +95,30 @@ type Layout = Record<
   | "codes"
   | "out"
   | "base"
-  | "rows",
+  | "rows"
+  | "nodes"
+  | "roots"
+  | "leafAt"
+  | "nodeValues"
+  | "ones",
   number
 >;
 
 /**
- * A compact model's perfect trees and cuts in a WebAssembly instance (one per model and thread).
- * Batches: rows are copied in and coded there (`codeRows`), then walked (`block`: a block's
- * outputs, row by row, in `rows`). Single rows: one row is copied in and turned into a table of
- * its decisions at every (slot, rank) (`tableRow`), then walked with words that index the table
- * (`row`: its outputs added to `out[0 .. K)`); a step is then two loads and two adds.
+ * A compact model's trees and cuts in a WebAssembly instance (one per model and thread).
+ * Single rows: a row is copied in and turned into a table of its decisions at every (slot, rank)
+ * (`tableRow`), then walked with words that index the table (`row`: its outputs added to
+ * `out[0 .. K)`), over perfect trees or, for deeper trees and vector leaves, over the nodes.
+ * Batches (perfect trees with one value per leaf, `blocks`): rows are copied in and coded there
+ * (`codeRows`), then walked (`block`: a block's outputs, row by row, in `rows`).
  */
 export class CompactKernel {
   /** One row's outputs for `row`, added to in place. */
   readonly out: Float64Array;
   /** A block's outputs after `block`, row-major. */
   readonly rows: Float64Array;
+  /** Whether `codeRows` and `block` work (perfect trees, one value per leaf). */
+  readonly blocks: boolean;
   private readonly base: Float64Array;
   private readonly x64: Float64Array;
   private readonly x32: Float32Array;
@@ -107,26 +130,36 @@ export class CompactKernel {
     buf: ArrayBuffer,
     private readonly k: Exports,
     private readonly at: Layout,
-    private readonly cm: PerfectTrees,
+    private readonly cm: CompactParts,
     readonly blockRows: number,
+    form: NodeForm | null,
   ) {
     this.U = cm.used.length;
     this.C = columns(cm);
+    this.blocks = blocksFit(cm);
     const K = cm.nOutputs;
-    new Uint16Array(buf, at.words, cm.perfect.length).set(cm.perfect);
-    new Uint16Array(buf, at.rowWords, cm.perfect.length).set(tableWords(cm));
-    new Float64Array(buf, at.values, cm.perfectValues.length).set(cm.perfectValues);
-    new Int32Array(buf, at.treeOut, cm.treeOutput.length).set(cm.treeOutput);
-    new Uint8Array(buf, at.depths, cm.treeDepth.length).set(cm.treeDepth);
-    // The deepest of each group of trees the row walk takes side by side: how far its lanes go.
-    const groups = new Uint8Array(buf, at.groupDepths, Math.floor(cm.treeDepth.length / ROW_LANES));
-    for (let t = 0; t < groups.length * ROW_LANES; t++) {
-      const g = Math.floor(t / ROW_LANES);
-      groups[g] = Math.max(groups[g], cm.treeDepth[t]);
-    }
     new Int32Array(buf, at.used, this.U).set(cm.used);
     new Int32Array(buf, at.cutStart, this.U + 1).set(cm.cutStart.subarray(0, this.U + 1));
     new Float64Array(buf, at.cuts, cm.cuts.length).set(cm.cuts);
+    new Int32Array(buf, at.treeOut, cm.treeOutput.length).set(cm.treeOutput);
+    if (this.blocks) {
+      new Uint16Array(buf, at.words, cm.perfect.length).set(cm.perfect);
+      new Uint16Array(buf, at.rowWords, cm.perfect.length).set(tableWords(cm));
+      new Float64Array(buf, at.values, cm.perfectValues.length).set(cm.perfectValues);
+      new Uint8Array(buf, at.depths, cm.treeDepth.length).set(cm.treeDepth);
+      // The deepest of each group of trees the row walk takes side by side: how far its lanes go.
+      const groups = new Uint8Array(buf, at.groupDepths, Math.floor(cm.treeDepth.length / ROW_LANES));
+      for (let t = 0; t < groups.length * ROW_LANES; t++) {
+        const g = Math.floor(t / ROW_LANES);
+        groups[g] = Math.max(groups[g], cm.treeDepth[t]);
+      }
+    } else if (form) {
+      new Int32Array(buf, at.nodes, form.nodes.length).set(form.nodes);
+      new Int32Array(buf, at.leafAt, form.leafAt.length).set(form.leafAt);
+      new Float64Array(buf, at.nodeValues, form.values.length).set(form.values);
+      new Float64Array(buf, at.ones, form.ones.length).set(form.ones);
+      new Int32Array(buf, at.roots, cm.roots.length).set(cm.roots);
+    }
     this.x64 = new Float64Array(buf, at.x, blockRows * this.C);
     this.x32 = new Float32Array(buf, at.x, blockRows * this.C);
     this.out = new Float64Array(buf, at.out, blockRows * K);
@@ -134,29 +167,43 @@ export class CompactKernel {
     this.rows = new Float64Array(buf, at.rows, blockRows * K);
   }
 
-  /** For models with perfect trees and one value per leaf; null otherwise or when kernels are off. */
-  static create(cm: PerfectTrees, blockRows: number): CompactKernel | null {
-    if (cm.perfectDepth < 0 || cm.leafWidth !== 1 || cm.used.length === 0) return null;
+  /** For every compact model that splits on some feature; null when kernels are off. */
+  static create(cm: CompactParts, blockRows: number): CompactKernel | null {
+    if (cm.used.length === 0) return null;
     const U = cm.used.length;
     const K = cm.nOutputs;
+    const blocks = blocksFit(cm);
+    const form = blocks ? null : nodeForm(cm);
+    // A batch walk needs a block of rows; a node walk only ever takes one.
+    const rows = blocks ? blockRows : 1;
     const sizes: [keyof Layout, number][] = [
       // At address 0, where the row walk's words point.
       ["table", 1 + 2 * cm.cuts.length + 16],
-      ["words", 2 * cm.perfect.length],
-      ["rowWords", 2 * cm.perfect.length],
-      ["values", 8 * cm.perfectValues.length],
-      ["treeOut", 4 * cm.treeOutput.length],
-      ["depths", cm.treeDepth.length],
-      ["groupDepths", Math.floor(cm.treeDepth.length / ROW_LANES)],
       ["used", 4 * U],
       ["cutStart", 4 * (U + 1)],
       ["cuts", 8 * cm.cuts.length],
-      ["x", 8 * blockRows * columns(cm)],
-      // Codes of eight rows interleaved; a single row still takes a group.
-      ["codes", 2 * U * Math.max(8, blockRows)],
-      ["out", 8 * blockRows * K],
-      ["base", 8 * K],
-      ["rows", 8 * blockRows * K],
+      ["treeOut", 4 * cm.treeOutput.length],
+      ["x", 8 * rows * columns(cm)],
+      ["out", 8 * rows * K],
+      ...((blocks
+        ? [
+            ["words", 2 * cm.perfect.length],
+            ["rowWords", 2 * cm.perfect.length],
+            ["values", 8 * cm.perfectValues.length],
+            ["depths", cm.treeDepth.length],
+            ["groupDepths", Math.floor(cm.treeDepth.length / ROW_LANES)],
+            // Codes of eight rows interleaved.
+            ["codes", 2 * U * Math.max(8, blockRows)],
+            ["base", 8 * K],
+            ["rows", 8 * blockRows * K],
+          ]
+        : [
+            ["nodes", 4 * cm.nodes.length],
+            ["roots", 4 * cm.roots.length],
+            ["leafAt", 4 * cm.leafAt.length],
+            ["nodeValues", 8 * (form?.values.length ?? 0)],
+            ["ones", 8 * (form?.ones.length ?? 0)],
+          ]) as [keyof Layout, number][]),
     ];
     const at = {} as Layout;
     let end = 0;
@@ -165,7 +212,7 @@ export class CompactKernel {
       end = align64(end + bytes);
     }
     const inst = instantiate<Exports>(WASM_BASE64, end);
-    return inst ? new CompactKernel(inst.buffer, inst.exports, at, cm, blockRows) : null;
+    return inst ? new CompactKernel(inst.buffer, inst.exports, at, cm, rows, form) : null;
   }
 
   /**
@@ -233,39 +280,109 @@ export class CompactKernel {
   /** Walks the row of the last `tableRow` through the first nTrees trees, adding to out[0 .. K). */
   row(nTrees: number): void {
     const { at, cm } = this;
-    this.k.row(
-      at.rowWords,
-      at.values,
-      at.treeOut,
-      at.depths,
-      nTrees,
-      cm.perfectDepth,
-      at.out,
-      at.groupDepths,
-    );
+    if (this.blocks) {
+      this.k.row(
+        at.rowWords,
+        at.values,
+        at.treeOut,
+        at.depths,
+        nTrees,
+        cm.perfectDepth,
+        at.out,
+        at.groupDepths,
+      );
+    } else {
+      this.k.nodeRow(
+        at.nodes,
+        at.roots,
+        at.leafAt,
+        at.nodeValues,
+        at.treeOut,
+        nTrees,
+        cm.leafWidth,
+        at.out,
+        at.ones,
+      );
+    }
   }
 }
 
-function columns(cm: PerfectTrees): number {
+function blocksFit(cm: CompactParts): boolean {
+  return cm.perfectDepth >= 0 && cm.leafWidth === 1;
+}
+
+function columns(cm: CompactParts): number {
   return cm.used.reduce((a, f) => Math.max(a, f + 1), 1);
 }
 
-/**
- * The perfect words as table indexes (see the kernel's `table`): slot s < U (missing goes left)
- * and rank r → 1 + 2 · cutStart[s] + r; slot U + u → 1 + 2 · cutStart[u] + (cuts of u) + r; a
- * word that passes left (rank 255) → 0, whose byte is always 0.
- */
-function tableWords(cm: PerfectTrees): Uint16Array {
+/** The table index (see the kernel's `table`) of word w (slot · 256 + rank); 0 for a word that passes left. */
+function tableIndex(cm: CompactParts, w: number): number {
+  const rank = w & 255;
+  if (rank === 255) return 0;
   const U = cm.used.length;
-  const out = new Uint16Array(cm.perfect.length);
-  for (let i = 0; i < out.length; i++) {
-    const w = cm.perfect[i];
-    const rank = w & 255;
-    if (rank === 255) continue;
-    const slot = w >> 8;
-    const u = slot < U ? slot : slot - U;
-    const start = cm.cutStart[u];
-    out[i] = 1 + 2 * start + (slot < U ? 0 : cm.cutStart[u + 1] - start) + rank;
+  const slot = w >> 8;
+  const u = slot < U ? slot : slot - U;
+  const start = cm.cutStart[u];
+  return 1 + 2 * start + (slot < U ? 0 : cm.cutStart[u + 1] - start) + rank;
+}
+
+/**
+ * The perfect words as table indexes: slot s < U (missing goes left) and rank r → 1 + 2 ·
+ * cutStart[s] + r; slot U + u → 1 + 2 · cutStart[u] + (cuts of u) + r; a word that passes left
+ * → 0, whose byte is always 0.
+ */
+function tableWords(cm: CompactParts): Uint16Array {
+  return Uint16Array.from(cm.perfect, (w) => tableIndex(cm, w));
+}
+
+interface NodeForm {
+  nodes: Int32Array;
+  leafAt: Int32Array;
+  values: Float64Array;
+  ones: Float64Array;
+}
+
+/**
+ * The nodes for the kernel's node walk: word as a table index (0 at a leaf) and left child (a
+ * leaf points to itself). A leaf's values: at byte leafAt[i] of `values`, or, for a vector leaf
+ * whose values are all zero but one (a pure leaf of a forest: no values to fetch), leafAt[i] =
+ * −1 − (j · 256 + class) with the value at ones[j].
+ */
+function nodeForm(cm: CompactParts): NodeForm {
+  const m = cm.leafAt.length;
+  const W = cm.leafWidth;
+  const nodes = new Int32Array(2 * m);
+  const leafAt = new Int32Array(m);
+  const values: number[] = [];
+  const ones: number[] = [];
+  const oneAt = new Map<number, number>();
+  for (let i = 0; i < m; i++) {
+    const w = cm.nodes[2 * i];
+    nodes[2 * i] = w < 0 ? 0 : tableIndex(cm, w);
+    nodes[2 * i + 1] = w < 0 ? i : cm.nodes[2 * i + 1];
+    if (w >= 0) continue;
+    const v = cm.leafAt[i];
+    let nonzero = 0;
+    let c = 0;
+    for (let k = 0; k < W; k++) {
+      if (cm.values[v + k] !== 0) {
+        nonzero++;
+        c = k;
+      }
+    }
+    if (W > 1 && W <= 256 && nonzero <= 1) {
+      const x = cm.values[v + c];
+      let j = oneAt.get(x);
+      if (j === undefined) {
+        j = ones.length;
+        ones.push(x);
+        oneAt.set(x, j);
+      }
+      leafAt[i] = -1 - (j * 256 + c);
+      continue;
+    }
+    leafAt[i] = 8 * values.length;
+    for (let k = 0; k < W; k++) values.push(cm.values[v + k]);
   }
-  return out;
+  return { nodes, leafAt, values: Float64Array.from(values), ones: Float64Array.from(ones) };
 }

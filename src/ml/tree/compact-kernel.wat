@@ -926,4 +926,251 @@
         (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 0)) (i32.const 2)))) (i32.const 3))))
       (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $vt) (i32.shl (i32.shl (i32.sub (i32.add (i32.shl (local.get $jr0) (local.get $p2)) (local.get $r0)) (local.get $bot)) (local.get $shift)) (i32.const 3))))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $rest))))
+
+  (func (export "nodeRow")
+    (param $nodes i32) (param $roots i32) (param $leafAt i32) (param $values i32) (param $treeOut i32)
+    (param $nTrees i32) (param $W i32) (param $out i32) (param $ones i32)
+    (local $t i32) (local $p i32) (local $v i32) (local $k i32) (local $la i32)
+    (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32) (local $q6 i32) (local $q7 i32)
+    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32) (local $w4 i32) (local $w5 i32) (local $w6 i32) (local $w7 i32)
+    (local.set $t (i32.const 0))
+    (block $groups_done
+      (loop $groups
+        (br_if $groups_done (i32.gt_u (i32.add (local.get $t) (i32.const 8)) (local.get $nTrees)))
+        (local.set $q0 (i32.load offset=0 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q1 (i32.load offset=4 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q2 (i32.load offset=8 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q3 (i32.load offset=12 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q4 (i32.load offset=16 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q5 (i32.load offset=20 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q6 (i32.load offset=24 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $q7 (i32.load offset=28 (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (loop $steps
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q0) (i32.const 3))))
+          (local.set $w0 (i32.load (local.get $p)))
+          (local.set $q0 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w0))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q1) (i32.const 3))))
+          (local.set $w1 (i32.load (local.get $p)))
+          (local.set $q1 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w1))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q2) (i32.const 3))))
+          (local.set $w2 (i32.load (local.get $p)))
+          (local.set $q2 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w2))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q3) (i32.const 3))))
+          (local.set $w3 (i32.load (local.get $p)))
+          (local.set $q3 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w3))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q4) (i32.const 3))))
+          (local.set $w4 (i32.load (local.get $p)))
+          (local.set $q4 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w4))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q5) (i32.const 3))))
+          (local.set $w5 (i32.load (local.get $p)))
+          (local.set $q5 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w5))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q6) (i32.const 3))))
+          (local.set $w6 (i32.load (local.get $p)))
+          (local.set $q6 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w6))))
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q7) (i32.const 3))))
+          (local.set $w7 (i32.load (local.get $p)))
+          (local.set $q7 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w7))))
+          (br_if $steps (i32.or (i32.or (i32.or (i32.or (i32.or (i32.or (i32.or (local.get $w0) (local.get $w1)) (local.get $w2)) (local.get $w3)) (local.get $w4)) (local.get $w5)) (local.get $w6)) (local.get $w7))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q0) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 0)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q1) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 1)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q2) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 2)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q3) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 3)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q4) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 4)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q5) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 5)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q6) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 6)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q7) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (i32.add (local.get $t) (i32.const 7)) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (br $groups)))
+    (block $rest_done
+      (loop $rest
+        (br_if $rest_done (i32.ge_u (local.get $t) (local.get $nTrees)))
+        (local.set $q0 (i32.load (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (loop $steps1
+          (local.set $p (i32.add (local.get $nodes) (i32.shl (local.get $q0) (i32.const 3))))
+          (local.set $w0 (i32.load (local.get $p)))
+          (local.set $q0 (i32.sub (i32.load offset=4 (local.get $p)) (i32.load8_s (local.get $w0))))
+          (br_if $steps1 (local.get $w0)))
+        (local.set $la (i32.load (i32.add (local.get $leafAt) (i32.shl (local.get $q0) (i32.const 2)))))
+        (if (i32.lt_s (local.get $la) (i32.const 0))
+          (then
+            (local.set $la (i32.sub (i32.const -1) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.and (local.get $la) (i32.const 255)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $ones) (i32.shl (i32.shr_u (local.get $la) (i32.const 8)) (i32.const 3)))))))
+          (else (if (i32.eq (local.get $W) (i32.const 1))
+          (then
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $p (i32.add (local.get $out) (i32.shl (i32.load (i32.add (local.get $treeOut) (i32.shl (local.get $t) (i32.const 2)))) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $v)))))
+          (else
+            (local.set $v (i32.add (local.get $values) (local.get $la)))
+            (local.set $k (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.ge_u (local.get $k) (local.get $W)))
+                (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+                (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $vec)))))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $rest)))))

@@ -151,15 +151,23 @@ describe("compact predictor", () => {
   it("walks perfect scalar trees in WebAssembly, and without it gives the same sums", () => {
     const e = randomEnsemble(1, 30, 6, 3, false);
     const cm = compactModel(e) as NonNullable<ReturnType<typeof compactModel>>;
-    expect(CompactKernel.create(cm, 256)).not.toBeNull();
-    // Vector leaves (forests) keep the JavaScript walk.
-    expect(CompactKernel.create(compactModel(randomEnsemble(2, 9, 4, 3, true)) as never, 256)).toBeNull();
+    expect(CompactKernel.create(cm, 256)?.blocks).toBe(true);
+    // Vector leaves (forests) walk single rows over the nodes; their batches stay in JavaScript.
+    expect(CompactKernel.create(compactModel(randomEnsemble(2, 9, 4, 3, true)) as never, 256)?.blocks).toBe(
+      false,
+    );
     const X = randomRows(7, 300);
     const withKernel = compactPredict(cm, X, base, e.nTrees);
     const rowsWithKernel = singleRows(cm, X, base, e.nTrees);
     expect(rowsWithKernel).toEqual(withKernel);
+    // Node walks (deep trees; vector leaves): single rows in WebAssembly, then in JavaScript.
+    const nodeForms = [randomEnsemble(3, 11, 14, 3, false), randomEnsemble(4, 7, 13, 3, true)];
+    const nodeRows = nodeForms.map((n) => singleRows(compactModel(n) as CompactModel, X, base, n.nTrees));
     process.env.NETWARDEN_WASM = "off";
     try {
+      nodeForms.forEach((n, i) => {
+        expect(singleRows(compactModel(n) as CompactModel, X, base, n.nTrees)).toEqual(nodeRows[i]);
+      });
       expect(CompactKernel.create(cm, 256)).toBeNull();
       // A model compiled while kernels are off walks in JavaScript.
       const js = compactModel(e) as NonNullable<ReturnType<typeof compactModel>>;
@@ -208,6 +216,28 @@ describe("compact predictor", () => {
     kept.forEach((r, i) => {
       expect(Array.from(r)).toEqual(Array.from(batch.subarray(i * 10, i * 10 + 10)));
     });
+  });
+
+  it("adds pure leaves (one value not zero) without their zeros, even from a −0 base", () => {
+    // Few trees and few dense leaves, so that some rows' first output only ever gets zeros.
+    const e = randomEnsemble(20, 12, 12, 4, true);
+    const rng = new Rng(21);
+    const { value, feature } = e.nodes;
+    for (let i = 0; i < feature.length; i++) {
+      if (feature[i] >= 0) continue;
+      const kind = rng.next() < 0.05 ? 2 : rng.int(2);
+      for (let k = 0; k < 4; k++) value[i * 4 + k] = kind === 2 ? value[i * 4 + k] : kind === 1 ? -0 : 0;
+      if (kind === 0) value[i * 4 + rng.int(4)] = rng.int(2) === 0 ? 1 : 0.25;
+    }
+    const X = randomRows(22, 400, false);
+    for (const b of [new Float64Array(4), Float64Array.of(-0, 0.5, -0, 0)]) {
+      const cm = compactModel(e) as CompactModel;
+      expect(CompactKernel.create(cm, 256)?.blocks).toBe(false);
+      const want = reference(e, X, b);
+      const got = singleRows(cm, X, b, e.nTrees);
+      // Bit for bit, the sign of zero included.
+      expect(Array.from(got, (v, i) => Object.is(v, want[i])).every(Boolean)).toBe(true);
+    }
   });
 
   it("falls back to the float walk when a feature has more than 255 thresholds", () => {

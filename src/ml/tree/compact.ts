@@ -306,7 +306,9 @@ export function compactAddRow(
   nTrees: number,
 ): void {
   const kernel = kernelFor(cm);
-  if (kernel) {
+  // The node walk skips a pure leaf's zeros, which adds nothing unless a sum is −0 (never, from a
+  // base of +0 and no −0 leaf: but a caller's base could be −0).
+  if (kernel && (kernel.blocks || !hasMinusZero(out, o, cm.nOutputs))) {
     const K = cm.nOutputs;
     kernel.tableRow(data, xo, colStride);
     // Element loops, not subarray views: a view is an allocation, and this path is microseconds.
@@ -326,6 +328,11 @@ export function compactAddRow(
   if (cm.perfectDepth >= 0) {
     for (let t = 0; t < nTrees; t++) addPerfectLeaf(cm, t, codes, 0, out, o);
   } else nodeRow(cm, codes, out, o, nTrees);
+}
+
+function hasMinusZero(a: Float64Array, o: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[o + k] === 0 && 1 / a[o + k] < 0) return true;
+  return false;
 }
 
 /** Adds the leaf of tree t (perfect form) that the coded row at codes[c ..] reaches to out[o ..]. */
@@ -444,7 +451,8 @@ function predictRange(
 ): void {
   const U2 = Math.max(1, 2 * cm.used.length);
   const K = cm.nOutputs;
-  const kernel = kernelFor(cm);
+  const k = kernelFor(cm);
+  const kernel = k?.blocks ? k : null;
   const codes = kernel ? null : new Uint8Array(BLOCK * U2);
   for (let next = 0; ; next++) {
     const b0 = start + BLOCK * (claims ? Atomics.add(claims, part, 1) : next);

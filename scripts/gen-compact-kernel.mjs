@@ -345,19 +345,26 @@ function rowFunc() {
 }
 
 /**
- * One row through trees in node form (deeper than perfect trees go), by its table: a node is two
- * i32, its word (the row's table index of its slot and rank; 0 at a leaf, whose byte is always 0)
- * and its left child (right = left + 1; a leaf points to itself, so a walk that has reached it
- * stays). Eight trees side by side, until all eight are at leaves.
+ * One row through trees in node form (deeper than perfect trees go), by its table: a node is one
+ * i32, the offset to its left child (right = left + 1) · 65536 + its word (the row's table index
+ * of its slot and rank); a leaf is 0, so a walk that has reached it stays. Eight trees side by
+ * side, until all eight are at leaves.
  */
 function nodeRowFunc() {
   const Q = ROW_LANES.map((_, i) => `q${i}`);
   const W = ROW_LANES.map((_, i) => `w${i}`);
-  // q = left(q) − T[word(q)]; the words are ORed to see whether any lane still walks.
+  // n = node q (left-child offset · 65536 + table index); q = q + offset − T[index]; the nodes are
+  // ORed to see whether any lane still walks (a leaf is 0).
   const step = (q, w) => [
-    set("p", op("add", get("nodes"), op("shl", get(q), i32(3)))),
-    set(w, `(i32.load ${get("p")})`),
-    set(q, op("sub", `(i32.load offset=4 ${get("p")})`, `(i32.load8_s ${get(w)})`)),
+    set(w, `(i32.load ${op("add", get("nodes"), op("shl", get(q), i32(2)))})`),
+    set(
+      q,
+      op(
+        "sub",
+        op("add", get(q), op("shr_u", get(w), i32(16))),
+        `(i32.load8_s ${op("and", get(w), i32(0xffff))})`,
+      ),
+    ),
   ];
   // Leaf values: W of them at values + leafAt[q] (bytes), added to out[0 .. W) (W > 1), or one
   // added to out[treeOut[t]] (W = 1).

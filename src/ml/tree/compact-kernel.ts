@@ -158,7 +158,7 @@ export class CompactKernel {
       new Int32Array(buf, at.leafAt, form.leafAt.length).set(form.leafAt);
       new Float64Array(buf, at.nodeValues, form.values.length).set(form.values);
       new Float64Array(buf, at.ones, form.ones.length).set(form.ones);
-      new Int32Array(buf, at.roots, cm.roots.length).set(cm.roots);
+      new Int32Array(buf, at.roots, form.roots.length).set(form.roots);
     }
     this.x64 = new Float64Array(buf, at.x, blockRows * this.C);
     this.x32 = new Float32Array(buf, at.x, blockRows * this.C);
@@ -174,6 +174,7 @@ export class CompactKernel {
     const K = cm.nOutputs;
     const blocks = blocksFit(cm);
     const form = blocks ? null : nodeForm(cm);
+    if (!blocks && !form) return null;
     // A batch walk needs a block of rows; a node walk only ever takes one.
     const rows = blocks ? blockRows : 1;
     const sizes: [keyof Layout, number][] = [
@@ -198,9 +199,9 @@ export class CompactKernel {
             ["rows", 8 * blockRows * K],
           ]
         : [
-            ["nodes", 4 * cm.nodes.length],
+            ["nodes", 4 * (form?.nodes.length ?? 0)],
             ["roots", 4 * cm.roots.length],
-            ["leafAt", 4 * cm.leafAt.length],
+            ["leafAt", 4 * (form?.leafAt.length ?? 0)],
             ["nodeValues", 8 * (form?.values.length ?? 0)],
             ["ones", 8 * (form?.ones.length ?? 0)],
           ]) as [keyof Layout, number][]),
@@ -337,30 +338,41 @@ function tableWords(cm: CompactParts): Uint16Array {
 
 interface NodeForm {
   nodes: Int32Array;
+  roots: Int32Array;
   leafAt: Int32Array;
   values: Float64Array;
   ones: Float64Array;
 }
 
 /**
- * The nodes for the kernel's node walk: word as a table index (0 at a leaf) and left child (a
- * leaf points to itself). A leaf's values: at byte leafAt[i] of `values`, or, for a vector leaf
+ * The nodes for the kernel's node walk, in `clumpOrder`: one int32 each, the offset to its left
+ * child (right = left + 1) · 65536 + its word as a table index; 0 at a leaf (which the walk then
+ * never leaves). Null when an index or an offset does not fit 16 bits (no kernel then). A leaf's values: at byte leafAt[i] of `values`, or, for a vector leaf
  * whose values are all zero but one (a pure leaf of a forest: no values to fetch), leafAt[i] =
  * −1 − (j · 256 + class) with the value at ones[j].
  */
-function nodeForm(cm: CompactParts): NodeForm {
+function nodeForm(cm: CompactParts): NodeForm | null {
   const m = cm.leafAt.length;
   const W = cm.leafWidth;
-  const nodes = new Int32Array(2 * m);
-  const leafAt = new Int32Array(m);
+  const order = clumpOrder(cm);
+  const at = new Int32Array(m).fill(-1);
+  for (let q = 0; q < order.length; q++) at[order[q]] = q;
+  const nodes = new Int32Array(order.length);
+  const leafAt = new Int32Array(order.length);
   const values: number[] = [];
   const ones: number[] = [];
   const oneAt = new Map<number, number>();
-  for (let i = 0; i < m; i++) {
+  for (let q = 0; q < order.length; q++) {
+    const i = order[q];
     const w = cm.nodes[2 * i];
-    nodes[2 * i] = w < 0 ? 0 : tableIndex(cm, w);
-    nodes[2 * i + 1] = w < 0 ? i : cm.nodes[2 * i + 1];
-    if (w >= 0) continue;
+    if (w >= 0) {
+      const word = tableIndex(cm, w);
+      const offset = at[cm.nodes[2 * i + 1]] - q;
+      // One int32 a node: the table index below, the offset to the left child above.
+      if (word > 0xffff || offset <= 0 || offset > 0x7fff) return null;
+      nodes[q] = (offset << 16) | word;
+      continue;
+    }
     const v = cm.leafAt[i];
     let nonzero = 0;
     let c = 0;
@@ -378,11 +390,45 @@ function nodeForm(cm: CompactParts): NodeForm {
         ones.push(x);
         oneAt.set(x, j);
       }
-      leafAt[i] = -1 - (j * 256 + c);
+      leafAt[q] = -1 - (j * 256 + c);
       continue;
     }
-    leafAt[i] = 8 * values.length;
+    leafAt[q] = 8 * values.length;
     for (let k = 0; k < W; k++) values.push(cm.values[v + k]);
   }
-  return { nodes, leafAt, values: Float64Array.from(values), ones: Float64Array.from(ones) };
+  const roots = Int32Array.from(cm.roots, (r) => at[r]);
+  return { nodes, roots, leafAt, values: Float64Array.from(values), ones: Float64Array.from(ones) };
+}
+
+/**
+ * A node order for single-row walks (new position → old node): each tree's root, then its nodes
+ * in clumps of three levels — a node's children, their children and theirs, side by side (pairs
+ * stay pairs) — each clump followed by the clumps below it, depth first. A path then reads about
+ * one new cache line every three levels instead of every other level.
+ */
+function clumpOrder(cm: CompactParts): Int32Array {
+  const order: number[] = [];
+  const isLeaf = (i: number) => cm.nodes[2 * i] < 0;
+  const clump = (top: number): void => {
+    // Three levels of child pairs below `top`, breadth first.
+    let level = [top];
+    const frontier: number[] = [];
+    for (let d = 0; d < 3; d++) {
+      const next: number[] = [];
+      for (const i of level) {
+        if (isLeaf(i)) continue;
+        const l = cm.nodes[2 * i + 1];
+        order.push(l, l + 1);
+        next.push(l, l + 1);
+      }
+      level = next;
+    }
+    for (const i of level) if (!isLeaf(i)) frontier.push(i);
+    for (const i of frontier) clump(i);
+  };
+  for (const root of cm.roots) {
+    order.push(root);
+    clump(root);
+  }
+  return Int32Array.from(order);
 }

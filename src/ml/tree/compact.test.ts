@@ -240,6 +240,39 @@ describe("compact predictor", () => {
     }
   });
 
+  it("walks a tree whose node offsets do not fit 16 bits in JavaScript, with the same sums", () => {
+    // A full tree of depth 16: the last clumps below the top lie more than 32,767 nodes away.
+    const D = 16;
+    const nd = allocNodes(2 ** (D + 1), 1);
+    const rng = new Rng(23);
+    let size = 1;
+    const grow = (i: number, depth: number) => {
+      if (depth === D) {
+        nd.feature[i] = -1;
+        nd.value[i] = rng.next();
+        return;
+      }
+      const l = size;
+      size += 2;
+      nd.feature[i] = depth % F;
+      nd.threshold[i] = rng.int(12) / 4 - 1;
+      nd.left[i] = l;
+      nd.right[i] = l + 1;
+      grow(l, depth + 1);
+      grow(l + 1, depth + 1);
+    };
+    grow(0, 0);
+    const b = new EnsembleBuilder(1, 1);
+    b.add(nd, size, 0);
+    const e = b.build();
+    const cm = compactModel(e) as CompactModel;
+    expect(cm.perfectDepth).toBe(-1);
+    expect(CompactKernel.create(cm, 256)).toBeNull();
+    const X = randomRows(24, 200);
+    const one = Float64Array.of(0.5);
+    expect(singleRows(cm, X, one, 1)).toEqual(reference(e, X, one));
+  });
+
   it("falls back to the float walk when a feature has more than 255 thresholds", () => {
     const e = randomEnsemble(9, 40, 9, 3, false, 1000);
     expect(compactModel(e)).toBeNull();

@@ -1,27 +1,10 @@
 import type { FloatArray } from "../types.js";
 import { align64, instantiate } from "../wasm.js";
 import { WASM_BASE64 } from "./compact-kernel.wasm.js";
+import type { CompactModel } from "./compact-model.js";
 
 /** Trees the kernel's `row` walks side by side (ROW_LANES in scripts/gen-compact-kernel.mjs). */
 const ROW_LANES = 8;
-
-/** What the kernel reads of a compact model (compact.ts). */
-interface CompactParts {
-  nOutputs: number;
-  leafWidth: number;
-  treeOutput: Int32Array;
-  used: Int32Array;
-  cuts: Float64Array;
-  cutStart: Int32Array;
-  perfectDepth: number;
-  perfect: Uint16Array;
-  perfectValues: Float64Array;
-  treeDepth: Uint8Array;
-  roots: Int32Array;
-  nodes: Int32Array;
-  leafAt: Int32Array;
-  values: Float64Array;
-}
 
 type Code = (
   x: number,
@@ -130,19 +113,19 @@ export class CompactKernel {
     buf: ArrayBuffer,
     private readonly k: Exports,
     private readonly at: Layout,
-    private readonly cm: CompactParts,
+    private readonly cm: CompactModel,
     readonly blockRows: number,
     form: NodeForm | null,
   ) {
     this.U = cm.used.length;
     this.C = columns(cm);
-    this.blocks = blocksFit(cm);
+    this.blocks = !form;
     const K = cm.nOutputs;
     new Int32Array(buf, at.used, this.U).set(cm.used);
     new Int32Array(buf, at.cutStart, this.U + 1).set(cm.cutStart.subarray(0, this.U + 1));
     new Float64Array(buf, at.cuts, cm.cuts.length).set(cm.cuts);
     new Int32Array(buf, at.treeOut, cm.treeOutput.length).set(cm.treeOutput);
-    if (this.blocks) {
+    if (!form) {
       new Uint16Array(buf, at.words, cm.perfect.length).set(cm.perfect);
       new Uint16Array(buf, at.rowWords, cm.perfect.length).set(tableWords(cm));
       new Float64Array(buf, at.values, cm.perfectValues.length).set(cm.perfectValues);
@@ -153,7 +136,7 @@ export class CompactKernel {
         const g = Math.floor(t / ROW_LANES);
         groups[g] = Math.max(groups[g], cm.treeDepth[t]);
       }
-    } else if (form) {
+    } else {
       new Int32Array(buf, at.nodes, form.nodes.length).set(form.nodes);
       new Int32Array(buf, at.leafAt, form.leafAt.length).set(form.leafAt);
       new Float64Array(buf, at.nodeValues, form.values.length).set(form.values);
@@ -163,22 +146,25 @@ export class CompactKernel {
     this.x64 = new Float64Array(buf, at.x, blockRows * this.C);
     this.x32 = new Float32Array(buf, at.x, blockRows * this.C);
     this.out = new Float64Array(buf, at.out, blockRows * K);
-    this.base = new Float64Array(buf, at.base, K);
-    this.rows = new Float64Array(buf, at.rows, blockRows * K);
+    this.base = new Float64Array(buf, at.base, this.blocks ? K : 0);
+    this.rows = new Float64Array(buf, at.rows, this.blocks ? blockRows * K : 0);
   }
 
   /** For every compact model that splits on some feature; null when kernels are off. */
-  static create(cm: CompactParts, blockRows: number): CompactKernel | null {
+  static create(cm: CompactModel, blockRows: number): CompactKernel | null {
     if (cm.used.length === 0) return null;
     const U = cm.used.length;
     const K = cm.nOutputs;
-    const blocks = blocksFit(cm);
+    // Perfect trees with one value per leaf walk in blocks; the others by their nodes.
+    const blocks = cm.perfectDepth >= 0 && cm.leafWidth === 1;
     const form = blocks ? null : nodeForm(cm);
     if (!blocks && !form) return null;
     // A batch walk needs a block of rows; a node walk only ever takes one.
     const rows = blocks ? blockRows : 1;
+    // Every region, sized 0 when this model's walk does not use it.
+    const b = (bytes: number) => (form ? 0 : bytes);
     const sizes: [keyof Layout, number][] = [
-      // At address 0, where the row walk's words point.
+      // At address 0, where the row walks' words point.
       ["table", 1 + 2 * cm.cuts.length + 16],
       ["used", 4 * U],
       ["cutStart", 4 * (U + 1)],
@@ -186,25 +172,22 @@ export class CompactKernel {
       ["treeOut", 4 * cm.treeOutput.length],
       ["x", 8 * rows * columns(cm)],
       ["out", 8 * rows * K],
-      ...((blocks
-        ? [
-            ["words", 2 * cm.perfect.length],
-            ["rowWords", 2 * cm.perfect.length],
-            ["values", 8 * cm.perfectValues.length],
-            ["depths", cm.treeDepth.length],
-            ["groupDepths", Math.floor(cm.treeDepth.length / ROW_LANES)],
-            // Codes of eight rows interleaved.
-            ["codes", 2 * U * Math.max(8, blockRows)],
-            ["base", 8 * K],
-            ["rows", 8 * blockRows * K],
-          ]
-        : [
-            ["nodes", 4 * (form?.nodes.length ?? 0)],
-            ["roots", 4 * cm.roots.length],
-            ["leafAt", 4 * (form?.leafAt.length ?? 0)],
-            ["nodeValues", 8 * (form?.values.length ?? 0)],
-            ["ones", 8 * (form?.ones.length ?? 0)],
-          ]) as [keyof Layout, number][]),
+      // Perfect trees, one value per leaf: batches and the perfect row walk.
+      ["words", b(2 * cm.perfect.length)],
+      ["rowWords", b(2 * cm.perfect.length)],
+      ["values", b(8 * cm.perfectValues.length)],
+      ["depths", b(cm.treeDepth.length)],
+      ["groupDepths", b(Math.floor(cm.treeDepth.length / ROW_LANES))],
+      // Codes of eight rows interleaved.
+      ["codes", b(2 * U * Math.max(8, blockRows))],
+      ["base", b(8 * K)],
+      ["rows", b(8 * blockRows * K)],
+      // The node walk.
+      ["nodes", 4 * (form?.nodes.length ?? 0)],
+      ["roots", 4 * (form?.roots.length ?? 0)],
+      ["leafAt", 4 * (form?.leafAt.length ?? 0)],
+      ["nodeValues", 8 * (form?.values.length ?? 0)],
+      ["ones", 8 * (form?.ones.length ?? 0)],
     ];
     const at = {} as Layout;
     let end = 0;
@@ -308,16 +291,12 @@ export class CompactKernel {
   }
 }
 
-function blocksFit(cm: CompactParts): boolean {
-  return cm.perfectDepth >= 0 && cm.leafWidth === 1;
-}
-
-function columns(cm: CompactParts): number {
+function columns(cm: CompactModel): number {
   return cm.used.reduce((a, f) => Math.max(a, f + 1), 1);
 }
 
 /** The table index (see the kernel's `table`) of word w (slot · 256 + rank); 0 for a word that passes left. */
-function tableIndex(cm: CompactParts, w: number): number {
+function tableIndex(cm: CompactModel, w: number): number {
   const rank = w & 255;
   if (rank === 255) return 0;
   const U = cm.used.length;
@@ -332,7 +311,7 @@ function tableIndex(cm: CompactParts, w: number): number {
  * cutStart[s] + r; slot U + u → 1 + 2 · cutStart[u] + (cuts of u) + r; a word that passes left
  * → 0, whose byte is always 0.
  */
-function tableWords(cm: CompactParts): Uint16Array {
+function tableWords(cm: CompactModel): Uint16Array {
   return Uint16Array.from(cm.perfect, (w) => tableIndex(cm, w));
 }
 
@@ -351,7 +330,7 @@ interface NodeForm {
  * whose values are all zero but one (a pure leaf of a forest: no values to fetch), leafAt[i] =
  * −1 − (j · 256 + class) with the value at ones[j].
  */
-function nodeForm(cm: CompactParts): NodeForm | null {
+function nodeForm(cm: CompactModel): NodeForm | null {
   const m = cm.leafAt.length;
   const W = cm.leafWidth;
   const order = clumpOrder(cm);
@@ -406,7 +385,7 @@ function nodeForm(cm: CompactParts): NodeForm | null {
  * stay pairs) — each clump followed by the clumps below it, depth first. A path then reads about
  * one new cache line every three levels instead of every other level.
  */
-function clumpOrder(cm: CompactParts): Int32Array {
+function clumpOrder(cm: CompactModel): Int32Array {
   const order: number[] = [];
   const isLeaf = (i: number) => cm.nodes[2 * i] < 0;
   const clump = (top: number): void => {

@@ -10,7 +10,10 @@ import {
 } from "../parallel/index.js";
 import type { FloatArray, Matrix } from "../types.js";
 import { CompactKernel } from "./compact-kernel.js";
+import type { CompactModel } from "./compact-model.js";
 import type { TreeNodes } from "./ensemble.js";
+
+export type { CompactModel } from "./compact-model.js";
 
 /** Most distinct thresholds per feature: a value's code (how many are below it) fits a byte. */
 const MAX_CUTS = 255;
@@ -27,48 +30,10 @@ const PARALLEL_MIN_ROWS = 16_384;
 /** ... and below this many tree steps (rows × the trees' depths): a few milliseconds of work. */
 const PARALLEL_MIN_STEPS = 8_000_000;
 
-/**
- * A tree ensemble recompiled for prediction. Each input value is turned once into a byte code
- * (how many of the thresholds the model uses on that feature are below it), so a split is an
- * integer compare. A row has two codes per used feature: slot u and slot U + u, equal except for
- * a missing value, which is 0 in the first (left at every split) and 255 in the second (right at
- * every split: ranks are at most 254). A node's word is slot · 256 + rank, its slot chosen by
- * where the node sends missing values, and a row goes right when its code in that slot > rank,
- * which equals x > threshold for every non-missing x.
- *
- * Node form: two int32 per node, the word (−1 on a leaf) and its left child (right = left + 1; a
- * leaf points to itself). Leaf values are added tree by tree in the ensemble's order, so results
- * are bit for bit those of the float walk.
- *
- * Every array lives in shared memory: worker threads use the model without a copy.
- */
-export interface CompactModel {
-  nOutputs: number;
-  leafWidth: number;
-  roots: Int32Array;
-  treeOutput: Int32Array;
-  /** Steps one row takes through every tree, at most (the sum of the trees' depths). */
-  steps: number;
-  nodes: Int32Array;
-  /** Per node: offset of its leaf values in `values` (leaves only). */
-  leafAt: Int32Array;
-  values: Float64Array;
-  /** Model feature of each slot. */
-  used: Int32Array;
-  /** Sorted distinct thresholds of slot u: cuts[cutStart[u] .. cutStart[u + 1]). */
-  cuts: Float64Array;
-  cutStart: Int32Array;
-  /**
-   * When every tree is at most MAX_PERFECT_DEPTH deep and at most 128 features are used: each tree
-   * again as a perfect binary tree of depth `perfectDepth` (shallow leaves turned into words that
-   * pass left), in `perfectLayout` order, and the values of its 2^depth leaves. A walk is then a
-   * fixed number of branch-free steps with no child pointers; −1 when not built.
-   */
-  perfectDepth: number;
-  perfect: Uint16Array;
-  perfectValues: Float64Array;
-  /** Each tree's own depth: below it its perfect words only pass left, so a walk may stop there. */
-  treeDepth: Uint8Array;
+interface PerfectLayout {
+  P: number;
+  sub: number;
+  words: number;
 }
 
 /**
@@ -77,7 +42,7 @@ export interface CompactModel {
  * block of 2^(D − P) words with the next levels (heap order from 1) at 2^P + j · 2^(D − P). A walk
  * reads two cache lines instead of one per level. `words` per tree.
  */
-export function perfectLayout(D: number): { P: number; sub: number; words: number } {
+function perfectLayout(D: number): PerfectLayout {
   const P = Math.min(D, TOP_LEVELS);
   return { P, sub: D - P, words: D > P ? (1 << P) + (1 << D) : 1 << D };
 }
@@ -326,7 +291,8 @@ export function compactAddRow(
   }
   codeRow(cm, data, xo, colStride, codes, 0);
   if (cm.perfectDepth >= 0) {
-    for (let t = 0; t < nTrees; t++) addPerfectLeaf(cm, t, codes, 0, out, o);
+    const lay = perfectLayout(cm.perfectDepth);
+    for (let t = 0; t < nTrees; t++) addPerfectLeaf(cm, lay, t, codes, 0, out, o);
   } else nodeRow(cm, codes, out, o, nTrees);
 }
 
@@ -338,6 +304,7 @@ function hasMinusZero(a: Float64Array, o: number, n: number): boolean {
 /** Adds the leaf of tree t (perfect form) that the coded row at codes[c ..] reaches to out[o ..]. */
 function addPerfectLeaf(
   cm: CompactModel,
+  lay: PerfectLayout,
   t: number,
   codes: Uint8Array,
   c: number,
@@ -345,7 +312,7 @@ function addPerfectLeaf(
   o: number,
 ): void {
   const D = cm.perfectDepth;
-  const { P, sub, words: TW } = perfectLayout(D);
+  const { P, sub, words: TW } = lay;
   const words = cm.perfect;
   const m = cm.treeDepth[t];
   const tb = t * TW;
@@ -466,8 +433,9 @@ function predictRange(
       for (let r = 0; r < B; r++) codeRow(cm, data, (b0 + r - shift) * rowStride, colStride, codes, r * U2);
       for (let i = b0; i < b0 + B; i++) out.set(base, i * K);
       if (cm.perfectDepth >= 0) {
+        const lay = perfectLayout(cm.perfectDepth);
         for (let t = 0; t < nTrees; t++)
-          for (let r = 0; r < B; r++) addPerfectLeaf(cm, t, codes, r * U2, out, (b0 + r) * K);
+          for (let r = 0; r < B; r++) addPerfectLeaf(cm, lay, t, codes, r * U2, out, (b0 + r) * K);
       } else nodeBlock(cm, codes, U2, out, b0 * K, B, nTrees);
     }
     // While the block's outputs are still in cache.

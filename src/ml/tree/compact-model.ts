@@ -1,0 +1,43 @@
+/**
+ * A tree ensemble recompiled for prediction. Each input value is turned once into a byte code
+ * (how many of the thresholds the model uses on that feature are below it), so a split is an
+ * integer compare. A row has two codes per used feature: slot u and slot U + u, equal except for
+ * a missing value, which is 0 in the first (left at every split) and 255 in the second (right at
+ * every split: ranks are at most 254). A node's word is slot · 256 + rank, its slot chosen by
+ * where the node sends missing values, and a row goes right when its code in that slot > rank,
+ * which equals x > threshold for every non-missing x.
+ *
+ * Node form: two int32 per node, the word (−1 on a leaf) and its left child (right = left + 1; a
+ * leaf points to itself). Leaf values are added tree by tree in the ensemble's order, so results
+ * are bit for bit those of the float walk.
+ *
+ * Every array lives in shared memory: worker threads use the model without a copy.
+ */
+export interface CompactModel {
+  nOutputs: number;
+  leafWidth: number;
+  roots: Int32Array;
+  treeOutput: Int32Array;
+  /** Steps one row takes through every tree, at most (the sum of the trees' depths). */
+  steps: number;
+  nodes: Int32Array;
+  /** Per node: offset of its leaf values in `values` (leaves only). */
+  leafAt: Int32Array;
+  values: Float64Array;
+  /** Model feature of each slot. */
+  used: Int32Array;
+  /** Sorted distinct thresholds of slot u: cuts[cutStart[u] .. cutStart[u + 1]). */
+  cuts: Float64Array;
+  cutStart: Int32Array;
+  /**
+   * When every tree is at most MAX_PERFECT_DEPTH (compact.ts) deep and at most 128 features are used: each tree
+   * again as a perfect binary tree of depth `perfectDepth` (shallow leaves turned into words that
+   * pass left), in `perfectLayout` (compact.ts) order, and the values of its 2^depth leaves. A walk is then a
+   * fixed number of branch-free steps with no child pointers; −1 when not built.
+   */
+  perfectDepth: number;
+  perfect: Uint16Array;
+  perfectValues: Float64Array;
+  /** Each tree's own depth: below it its perfect words only pass left, so a walk may stop there. */
+  treeDepth: Uint8Array;
+}

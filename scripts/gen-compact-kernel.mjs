@@ -353,8 +353,9 @@ function rowFunc() {
 function nodeRowFunc() {
   const Q = ROW_LANES.map((_, i) => `q${i}`);
   const W = ROW_LANES.map((_, i) => `w${i}`);
-  // n = node q (left-child offset · 65536 + table index); q = q + offset − T[index]; the nodes are
-  // ORed to see whether any lane still walks (a leaf is 0).
+  // n = node q (left-child offset · 65536 + table index); q = q + offset − T[index]. A leaf's
+  // offset is 0 and its index points at a 0, so the walk stays there; it ends when no lane's node
+  // has an offset.
   const step = (q, w) => [
     set(w, `(i32.load ${op("add", get("nodes"), op("shl", get(q), i32(2)))})`),
     set(
@@ -366,19 +367,27 @@ function nodeRowFunc() {
       ),
     ),
   ];
-  // Leaf values: W of them at values + leafAt[q] (bytes), added to out[0 .. W) (W > 1), or one
-  // added to out[treeOut[t]] (W = 1).
-  // A leaf's values: la = leafAt[q]. la ≥ 0: W values at values + la (bytes), added to out[0 .. W)
-  // (W > 1) or one added to out[treeOut[t]] (W = 1). la < 0: one value that is not zero, ones[c >> 8]
-  // at class c & 255 where c = −1 − la (adding the zeros would change nothing: the caller makes
-  // sure no output is −0).
-  const addLeaf = (q, tree) => [
-    set("la", `(i32.load ${op("add", get("leafAt"), op("shl", get(q), i32(2)))})`),
-    `(if ${op("lt_s", get("la"), i32(0))}`,
+  // A leaf (word w at node q): c = w − zb ≥ 0 is a pure leaf's code: ones[c >> 8] added to class
+  // c & 255 (adding the zeros would change nothing: the caller makes sure no output is −0).
+  // Otherwise la = leafAt[q]: la ≥ 0: W values at values + la (bytes), added to out[0 .. W)
+  // (W > 1) or one added to out[treeOut[t]] (W = 1); la < 0: a pure leaf, c = −1 − la.
+  const pure = [
+    `${set("p", op("add", get("out"), op("shl", op("and", get("la"), i32(255)), i32(3))))}`,
+    `(f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get("ones"), op("shl", op("shr_u", get("la"), i32(8)), i32(3)))})))`,
+  ];
+  const addLeaf = (q, w, tree) => [
+    set("la", op("sub", op("and", get(w), i32(0xffff)), get("zb"))),
+    `(if ${op("ge_s", get("la"), i32(0))}`,
+    "  (then",
+    ...pure.map((x) => `    ${x}`),
+    "  )",
+    "  (else",
+    `  ${set("la", `(i32.load ${op("add", get("leafAt"), op("shl", get(q), i32(2)))})`)}`,
+    `  (if ${op("lt_s", get("la"), i32(0))}`,
     "  (then",
     `    ${set("la", op("sub", i32(-1), get("la")))}`,
-    `    ${set("p", op("add", get("out"), op("shl", op("and", get("la"), i32(255)), i32(3))))}`,
-    `    (f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get("ones"), op("shl", op("shr_u", get("la"), i32(8)), i32(3)))}))))`,
+    ...pure.map((x) => `    ${x}`),
+    "  )",
     `  (else (if ${op("eq", get("W"), i32(1))}`,
     "  (then",
     `    ${set("v", op("add", get("values"), get("la")))}`,
@@ -393,12 +402,12 @@ function nodeRowFunc() {
     `        ${set("p", op("add", get("out"), op("shl", get("k"), i32(3))))}`,
     `        (f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get("v"), op("shl", get("k"), i32(3)))})))`,
     `        ${set("k", op("add", get("k"), i32(1)))}`,
-    "        (br $vec)))))))",
+    "        (br $vec)))))))))",
   ];
   return [
     '(func (export "nodeRow")',
     "  (param $nodes i32) (param $roots i32) (param $leafAt i32) (param $values i32) (param $treeOut i32)",
-    "  (param $nTrees i32) (param $W i32) (param $out i32) (param $ones i32)",
+    "  (param $nTrees i32) (param $W i32) (param $out i32) (param $ones i32) (param $zb i32) (param $idle i32)",
     "  (local $t i32) (local $p i32) (local $v i32) (local $k i32) (local $la i32)",
     `  ${Q.map((q) => `(local $${q} i32)`).join(" ")}`,
     `  ${W.map((w) => `(local $${w} i32)`).join(" ")}`,
@@ -406,28 +415,24 @@ function nodeRowFunc() {
       set("t", i32(0)),
       "(block $groups_done",
       "  (loop $groups",
-      `    (br_if $groups_done ${op("gt_u", op("add", get("t"), i32(Q.length)), get("nTrees"))})`,
+      `    (br_if $groups_done ${op("ge_u", get("t"), get("nTrees"))})`,
+      "    ;; lanes past the last tree walk the idle root (a leaf that adds +0, which changes nothing)",
       ...Q.map(
         (q, i) =>
-          `    ${set(q, `(i32.load offset=${4 * i} ${op("add", get("roots"), op("shl", get("t"), i32(2)))})`)}`,
+          `    ${set(q, `(select (i32.load offset=${4 * i} ${op("add", get("roots"), op("shl", get("t"), i32(2)))}) ${get("idle")} ${op("lt_u", op("add", get("t"), i32(i)), get("nTrees"))})`)}`,
       ),
       "    (loop $steps",
       ...Q.flatMap((q, i) => step(q, W[i])).map((x) => `      ${x}`),
-      `      (br_if $steps ${W.slice(1).reduce((acc, w) => op("or", acc, get(w)), get(W[0]))}))`,
-      ...Q.flatMap((q, i) => addLeaf(q, op("add", get("t"), i32(i)))).map((x) => `    ${x}`),
+      `      (br_if $steps ${op(
+        "ge_u",
+        W.slice(1).reduce((acc, w) => op("or", acc, get(w)), get(W[0])),
+        i32(65536),
+      )}))`,
+      ...Q.flatMap((q, i) => addLeaf(q, W[i], op("add", get("t"), i32(i)))).map((x) => `    ${x}`),
       `    ${set("t", op("add", get("t"), i32(Q.length)))}`,
       "    (br $groups)))",
-      "(block $rest_done",
-      "  (loop $rest",
-      `    (br_if $rest_done ${op("ge_u", get("t"), get("nTrees"))})`,
-      `    ${set(Q[0], `(i32.load ${op("add", get("roots"), op("shl", get("t"), i32(2)))})`)}`,
-      "    (loop $steps1",
-      ...step(Q[0], W[0]).map((x) => `      ${x}`),
-      `      (br_if $steps1 ${get(W[0])}))`,
-      ...addLeaf(Q[0], get("t")).map((x) => `    ${x}`),
-      `    ${set("t", op("add", get("t"), i32(1)))}`,
-      "    (br $rest))))",
     ]),
+    ")",
   ].join("\n");
 }
 

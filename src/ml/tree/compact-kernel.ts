@@ -60,6 +60,8 @@ interface Exports {
     W: number,
     out: number,
     ones: number,
+    zb: number,
+    idle: number,
   ): void;
 }
 
@@ -108,6 +110,8 @@ export class CompactKernel {
   /** Columns a row must have: the highest feature the model uses, plus one. */
   private readonly C: number;
   private readonly U: number;
+  /** The node walk's idle leaf. */
+  private readonly idle: number;
 
   private constructor(
     buf: ArrayBuffer,
@@ -120,6 +124,7 @@ export class CompactKernel {
     this.U = cm.used.length;
     this.C = columns(cm);
     this.blocks = !form;
+    this.idle = form?.idle ?? 0;
     const K = cm.nOutputs;
     new Int32Array(buf, at.used, this.U).set(cm.used);
     new Int32Array(buf, at.cutStart, this.U + 1).set(cm.cutStart.subarray(0, this.U + 1));
@@ -164,8 +169,9 @@ export class CompactKernel {
     // Every region, sized 0 when this model's walk does not use it.
     const b = (bytes: number) => (form ? 0 : bytes);
     const sizes: [keyof Layout, number][] = [
-      // At address 0, where the row walks' words point.
-      ["table", 1 + 2 * cm.cuts.length + 16],
+      // At address 0, where the row walks' words point; then, for the node walk, the zeros its
+      // leaves' words point at.
+      ["table", zeroBase(cm) + (form?.zeros ?? 0)],
       ["used", 4 * U],
       ["cutStart", 4 * (U + 1)],
       ["cuts", 8 * cm.cuts.length],
@@ -286,9 +292,16 @@ export class CompactKernel {
         cm.leafWidth,
         at.out,
         at.ones,
+        zeroBase(this.cm),
+        this.idle,
       );
     }
   }
+}
+
+/** Where a row's table ends: its bytes (see `table`) and the 15 a fill may write past them, plus one. */
+function zeroBase(cm: CompactModel): number {
+  return 1 + 2 * cm.cuts.length + 16;
 }
 
 function columns(cm: CompactModel): number {
@@ -317,6 +330,10 @@ function tableWords(cm: CompactModel): Uint16Array {
 
 interface NodeForm {
   nodes: Int32Array;
+  /** The last node: a leaf that adds +0 (to output 0), walked by lanes past the last tree. */
+  idle: number;
+  /** Bytes of zeros after the row's table that pure leaves' words point at. */
+  zeros: number;
   roots: Int32Array;
   leafAt: Int32Array;
   values: Float64Array;
@@ -324,31 +341,40 @@ interface NodeForm {
 }
 
 /**
- * The nodes for the kernel's node walk, in `clumpOrder`: one int32 each, the offset to its left
- * child (right = left + 1) · 65536 + its word as a table index; 0 at a leaf (which the walk then
- * never leaves). Null when an index or an offset does not fit 16 bits (no kernel then). A leaf's values: at byte leafAt[i] of `values`, or, for a vector leaf
- * whose values are all zero but one (a pure leaf of a forest: no values to fetch), leafAt[i] =
- * −1 − (j · 256 + class) with the value at ones[j].
+ * The nodes for the kernel's node walk, in `clumpOrder` (padding is 0): one int32 each, the offset
+ * to its left child (right = left + 1) · 65536 + its word as a table index. A leaf has offset 0 and
+ * a word whose table byte is always 0, so the walk never leaves it: for a vector leaf whose values
+ * are all zero but one (a pure leaf of a forest), the word is zeroBase + j · 256 + class with the
+ * value at ones[j] (read without another load); for any other leaf it is 0 and its values are at
+ * byte leafAt[i] of `values` (or leafAt[i] = −1 − (j · 256 + class) for a pure leaf whose word
+ * would not fit 16 bits). Null when an index or an offset does not fit 16 bits (no kernel then).
  */
 function nodeForm(cm: CompactModel): NodeForm | null {
   const m = cm.leafAt.length;
   const W = cm.leafWidth;
+  const zb = zeroBase(cm);
+  if (zb > 0xffff) return null;
   const order = clumpOrder(cm);
   const at = new Int32Array(m).fill(-1);
-  for (let q = 0; q < order.length; q++) at[order[q]] = q;
-  const nodes = new Int32Array(order.length);
-  const leafAt = new Int32Array(order.length);
+  for (let q = 0; q < order.length; q++) if (order[q] >= 0) at[order[q]] = q;
+  const idle = order.length;
+  const nodes = new Int32Array(idle + 1);
+  const leafAt = new Int32Array(idle + 1);
   const values: number[] = [];
-  const ones: number[] = [];
+  // ones[0] = +0: the idle leaf (code 0) adds it.
+  const ones: number[] = [0];
   const oneAt = new Map<number, number>();
+  nodes[idle] = zb;
+  let zeros = 1;
   for (let q = 0; q < order.length; q++) {
     const i = order[q];
+    if (i < 0) continue;
     const w = cm.nodes[2 * i];
     if (w >= 0) {
       const word = tableIndex(cm, w);
       const offset = at[cm.nodes[2 * i + 1]] - q;
       // One int32 a node: the table index below, the offset to the left child above.
-      if (word > 0xffff || offset <= 0 || offset > 0x7fff) return null;
+      if (word > 0xffff || offset <= 0 || offset > 0xffff) return null;
       nodes[q] = (offset << 16) | word;
       continue;
     }
@@ -369,45 +395,63 @@ function nodeForm(cm: CompactModel): NodeForm | null {
         ones.push(x);
         oneAt.set(x, j);
       }
-      leafAt[q] = -1 - (j * 256 + c);
+      const code = j * 256 + c;
+      if (zb + code <= 0xffff) {
+        nodes[q] = zb + code;
+        zeros = Math.max(zeros, code + 1);
+      } else leafAt[q] = -1 - code;
       continue;
     }
     leafAt[q] = 8 * values.length;
     for (let k = 0; k < W; k++) values.push(cm.values[v + k]);
   }
-  const roots = Int32Array.from(cm.roots, (r) => at[r]);
-  return { nodes, roots, leafAt, values: Float64Array.from(values), ones: Float64Array.from(ones) };
+  // Whole groups of lanes: the last one's spare lanes read the idle root (the walk also sends
+  // lanes past nTrees there).
+  const roots = new Int32Array(Math.ceil(cm.roots.length / ROW_LANES) * ROW_LANES).fill(idle);
+  cm.roots.forEach((r, t) => {
+    roots[t] = at[r];
+  });
+  return {
+    nodes,
+    idle,
+    zeros,
+    roots,
+    leafAt,
+    values: Float64Array.from(values),
+    ones: Float64Array.from(ones),
+  };
 }
 
 /**
- * A node order for single-row walks (new position → old node): each tree's root, then its nodes
- * in clumps of three levels — a node's children, their children and theirs, side by side (pairs
- * stay pairs) — each clump followed by the clumps below it, depth first. A path then reads about
- * one new cache line every three levels instead of every other level.
+ * A node order for single-row walks (new position → old node; −1 is padding): each tree's root,
+ * then its nodes in clumps of three levels — a node's children, their children and theirs, side
+ * by side (pairs stay pairs) — each clump followed by the clumps below it, depth first. A clump
+ * (at most 14 nodes, 15 with its tree's root) never straddles 64 bytes: when it does not fit in
+ * what is left of one, it starts the next. A path then reads one cache line every three levels.
  */
 function clumpOrder(cm: CompactModel): Int32Array {
   const order: number[] = [];
   const isLeaf = (i: number) => cm.nodes[2 * i] < 0;
-  const clump = (top: number): void => {
+  const place = (unit: number[]): void => {
+    if ((order.length % 16) + unit.length > 16) while (order.length % 16 !== 0) order.push(-1);
+    for (const i of unit) order.push(i);
+  };
+  const clump = (top: number, unit: number[]): void => {
     // Three levels of child pairs below `top`, breadth first.
     let level = [top];
-    const frontier: number[] = [];
     for (let d = 0; d < 3; d++) {
       const next: number[] = [];
       for (const i of level) {
         if (isLeaf(i)) continue;
         const l = cm.nodes[2 * i + 1];
-        order.push(l, l + 1);
+        unit.push(l, l + 1);
         next.push(l, l + 1);
       }
       level = next;
     }
-    for (const i of level) if (!isLeaf(i)) frontier.push(i);
-    for (const i of frontier) clump(i);
+    place(unit);
+    for (const i of level) if (!isLeaf(i)) clump(i, []);
   };
-  for (const root of cm.roots) {
-    order.push(root);
-    clump(root);
-  }
+  for (const root of cm.roots) clump(root, [root]);
   return Int32Array.from(order);
 }

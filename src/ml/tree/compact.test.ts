@@ -162,11 +162,15 @@ describe("compact predictor", () => {
     expect(rowsWithKernel).toEqual(withKernel);
     // Node walks (deep trees; vector leaves): single rows in WebAssembly, then in JavaScript.
     const nodeForms = [randomEnsemble(3, 11, 14, 3, false), randomEnsemble(4, 7, 13, 3, true)];
-    const nodeRows = nodeForms.map((n) => singleRows(compactModel(n) as CompactModel, X, base, n.nTrees));
+    // All the trees, and the first five (lanes past the last tree idle).
+    const nodeRows = nodeForms.flatMap((n) =>
+      [n.nTrees, 5].map((t) => singleRows(compactModel(n) as CompactModel, X, base, t)),
+    );
     process.env.NETWARDEN_WASM = "off";
     try {
       nodeForms.forEach((n, i) => {
-        expect(singleRows(compactModel(n) as CompactModel, X, base, n.nTrees)).toEqual(nodeRows[i]);
+        expect(singleRows(compactModel(n) as CompactModel, X, base, n.nTrees)).toEqual(nodeRows[2 * i]);
+        expect(singleRows(compactModel(n) as CompactModel, X, base, 5)).toEqual(nodeRows[2 * i + 1]);
       });
       expect(CompactKernel.create(cm, 256)).toBeNull();
       // A model compiled while kernels are off walks in JavaScript.
@@ -227,7 +231,9 @@ describe("compact predictor", () => {
       if (feature[i] >= 0) continue;
       const kind = rng.next() < 0.05 ? 2 : rng.int(2);
       for (let k = 0; k < 4; k++) value[i * 4 + k] = kind === 2 ? value[i * 4 + k] : kind === 1 ? -0 : 0;
-      if (kind === 0) value[i * 4 + rng.int(4)] = rng.int(2) === 0 ? 1 : 0.25;
+      // Two common values (their leaves' words carry them) and many distinct ones (past the 16
+      // bits a word has for them, their leaves are looked up).
+      if (kind === 0) value[i * 4 + rng.int(4)] = [1, 0.25, rng.next()][rng.int(3)];
     }
     const X = randomRows(22, 400, false);
     for (const b of [new Float64Array(4), Float64Array.of(-0, 0.5, -0, 0)]) {
@@ -241,7 +247,7 @@ describe("compact predictor", () => {
   });
 
   it("walks a tree whose node offsets do not fit 16 bits in JavaScript, with the same sums", () => {
-    // A full tree of depth 16: the last clumps below the top lie more than 32,767 nodes away.
+    // A full tree of depth 16: the last clumps below the top lie more than 65,535 nodes away.
     const D = 16;
     const nd = allocNodes(2 ** (D + 1), 1);
     const rng = new Rng(23);

@@ -17,47 +17,37 @@ const i32 = (n) => `(i32.const ${n})`;
 const op = (o, ...a) => `(i32.${o} ${a.join(" ")})`;
 const lines = (ind, xs) => xs.map((x) => " ".repeat(ind) + x).join("\n");
 
+/** Rows whose codes are interleaved (a group): row r's code of slot s at (r >> 4) · 32U + s · 16 + (r & 15). */
+const G = 16;
+
+/** Levels of the top block walked for sixteen rows at once (SIMD) when a tree is that deep. */
+const SIMD_LEVELS = 5;
+const splatBytes = (n) => `(v128.const i8x16 ${Array(16).fill(n).join(" ")})`;
+
 /**
- * One step of lane `l` (a heap index) in the words at byte address `base` (a local): w = the word,
- * x = the row's code of the word's slot (codes of 8 rows interleaved: slot · 8 + lane), then
- * l = 2l + (x > rank).
+ * The first SIMD_LEVELS levels for the sixteen rows of a group (codes at cg, slot s at cg + 16s):
+ * lane i of `idx` is row i's node in its level (0 .. 2^level − 1). At node n (heap index h) of a
+ * level, code − rank (saturated) is not 0 where a row goes right, kept in the rows at n.
  */
-function step(l, base, codes, lane) {
-  return [
-    set("l2", op("shl", get(l), i32(1))),
-    set("w", `(i32.load16_u ${op("add", get(base), get("l2"))})`),
-    set(
-      "x",
-      `(i32.load8_u offset=${lane} ${op("add", get(codes), op("and", op("shr_u", get("w"), i32(5)), i32(0x7f8)))})`,
-    ),
-    set(l, op("add", get("l2"), op("gt_u", get("x"), op("and", get("w"), i32(255))))),
-  ];
-}
-
-/** A loop of `count` (a local) steps of the given lanes ([lane, base, codes, codes offset]). */
-function stepLoop(name, count, lanes) {
-  return [
-    set("n", get(count)),
-    `(block $${name}_done`,
-    `  (loop $${name}`,
-    `    (br_if $${name}_done (i32.eqz ${get("n")}))`,
-    ...lanes.flatMap((x) => step(...x)).map((x) => `    ${x}`),
-    `    ${set("n", op("sub", get("n"), i32(1)))}`,
-    `    (br $${name})))`,
-  ];
-}
-
-/** The top walk: five steps unrolled when the walk has them (the usual case), else a loop. */
-function topWalk(name, lanes) {
-  return [
-    `(if ${op("eq", get("p1"), i32(5))}`,
-    "  (then",
-    ...[0, 1, 2, 3, 4].flatMap(() => lanes.flatMap((x) => step(...x))).map((x) => `    ${x}`),
-    "  )",
-    "  (else",
-    ...stepLoop(name, "p1", lanes).map((x) => `    ${x}`),
-    "  ))",
-  ];
+function simdTop() {
+  const out = [set("idx", splatBytes(0))];
+  for (let level = 0; level < SIMD_LEVELS; level++) {
+    out.push(set("acc", splatBytes(0)));
+    for (let n = 0; n < 2 ** level; n++) {
+      const h = 2 ** level + n;
+      out.push(set("w", `(i32.load offset=${4 * h} ${get("tb")})`));
+      const right = `(i8x16.sub_sat_u (v128.load ${op("add", get("cg"), op("shr_u", get("w"), i32(8)))}) (i8x16.splat ${get("w")}))`;
+      const mine = level === 0 ? right : `(v128.and ${right} (i8x16.eq ${get("idx")} ${splatBytes(n)}))`;
+      out.push(set("acc", `(v128.or ${get("acc")} ${mine})`));
+    }
+    out.push(
+      set(
+        "idx",
+        `(i8x16.add (i8x16.add ${get("idx")} ${get("idx")}) (i8x16.min_u ${get("acc")} ${splatBytes(1)}))`,
+      ),
+    );
+  }
+  return out;
 }
 
 /**
@@ -82,7 +72,7 @@ const addLeaf = (at, vt, l) => [
   `(f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get(vt), op("shl", leafOf(l), i32(3)))})))`,
 ];
 
-/** Locals every walk uses, and the layout constants from D. */
+/** Locals of the single-row perfect walk (`row`), and the layout constants from D. */
 const common = [
   "(local $n i32) (local $w i32) (local $x i32) (local $l2 i32) (local $p i32)",
   "(local $P i32) (local $sub i32) (local $TW i32) (local $subOff i32) (local $subShift i32)",
@@ -108,22 +98,86 @@ const phases = (m) => [
   set("shift", op("sub", get("D"), get(m))),
 ];
 
-function blockFunc() {
-  const laneLocals = LANES.map((l) => `(local $${l} i32) (local $j${l} i32) (local $u${l} i32)`);
+/**
+ * One step of lane `l` of a batch walk in the heap-ordered words of a tree at tb (a word: slot ·
+ * 16 · 256 + rank, an int32): w = word l, x = the row's code of its slot (codes at cg: slot · 16 +
+ * lane), then l = 2l + (x > rank), the compare as the sign of rank − x (both bytes).
+ */
+function heapStep(l, lane) {
   return [
-    ";; Tree by tree over B coded rows (groups of eight rows, groupBytes each), eight rows side by",
-    ";; side. Sums start at base (K f64) and are kept class by class (class k of row r at",
-    ";; out + k · ostride + r · 8: a tree adds to one class, so its writes stay on few cache lines);",
-    ";; each tree's leaf value is added in tree order; at the end they are copied row by row to rows.",
+    set("w", `(i32.load ${op("add", get("tb"), op("shl", get(l), i32(2)))})`),
+    set("x", `(i32.load8_u offset=${lane} ${op("add", get("cg"), op("shr_u", get("w"), i32(8)))})`),
+    set(
+      l,
+      op(
+        "add",
+        op("shl", get(l), i32(1)),
+        op("shr_u", op("sub", op("and", get("w"), i32(255)), get("x")), i32(31)),
+      ),
+    ),
+  ];
+}
+
+/** `count` (a local) heap steps of the lanes: four unrolled when that is all (depth 8), else a loop. */
+function heapSteps(name, count, lanes) {
+  const body = lanes.flatMap(([l, lane]) => heapStep(l, lane));
+  return [
+    `(if ${op("eq", get(count), i32(4))}`,
+    "  (then",
+    ...[0, 1, 2, 3].flatMap(() => body).map((x) => `    ${x}`),
+    "  )",
+    "  (else",
+    `  ${set("n", get(count))}`,
+    `  (block $${name}_done`,
+    `    (loop $${name}`,
+    `      (br_if $${name}_done (i32.eqz ${get("n")}))`,
+    ...body.map((x) => `      ${x}`),
+    `      ${set("n", op("sub", get("n"), i32(1)))}`,
+    `      (br $${name})))`,
+    "  ))",
+  ];
+}
+
+/**
+ * out[at] += values[vt + leaf · 8], leaf = (l − 2^td) << (D − td) (the left-most leaf below);
+ * shift = D − td + 3.
+ */
+const addHeapLeaf = (at, l) => [
+  set("p", at),
+  `(f64.store ${get("p")} (f64.add (f64.load ${get("p")}) (f64.load ${op("add", get("vt"), op("shl", op("sub", get(l), get("top")), get("shift")))})))`,
+];
+
+function blockFunc() {
+  // Eight rows of the group side by side (lanes a .. h are rows 8·half .. 8·half + 7): from their
+  // nodes after the SIMD levels down to the leaf.
+  const half = (hf) => [
+    ...LANES.map((l, i) =>
+      set(l, op("add", get("lb"), `(i8x16.extract_lane_u ${8 * hf + i} ${get("idx")})`)),
+    ),
+    ...heapSteps(
+      `steps${hf}`,
+      "m",
+      LANES.map((l, i) => [l, 8 * hf + i]),
+    ),
+    ...LANES.flatMap((l, i) =>
+      addHeapLeaf(op("add", get("ko"), op("shl", op("add", get("r"), i32(8 * hf + i)), i32(3))), l),
+    ),
+  ];
+  return [
+    ";; Tree by tree over B coded rows (groups of sixteen rows, groupBytes each): the top levels of",
+    ";; a group's sixteen rows at once (SIMD), then eight rows side by side. A tree's words are in",
+    ";; heap order (2^D a tree). Sums start at base (K f64) and are kept class by class (class k of",
+    ";; row r at out + k · ostride + r · 8: a tree adds to one class, so its writes stay on few",
+    ";; cache lines); each tree's leaf value is added in tree order; at the end they are copied row",
+    ";; by row to rows.",
     '(func (export "block")',
     "  (param $words i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)",
     "  (param $codes i32) (param $groupBytes i32) (param $B i32) (param $out i32) (param $ostride i32)",
     "  (param $base i32) (param $K i32) (param $rows i32)",
-    "  (local $t i32) (local $tb i32) (local $vt i32) (local $ko i32) (local $r i32) (local $td i32) (local $cg i32) (local $cr i32)",
-    "  (local $k i32)",
-    ...common.map((x) => `  ${x}`),
-    ...laneLocals.map((x) => `  ${x}`),
-    lines(2, layout),
+    "  (local $t i32) (local $tb i32) (local $vt i32) (local $ko i32) (local $r i32) (local $td i32) (local $cg i32)",
+    "  (local $k i32) (local $m i32) (local $lb i32) (local $idx v128) (local $acc v128)",
+    "  (local $n i32) (local $w i32) (local $x i32) (local $l2 i32) (local $p i32) (local $top i32) (local $shift i32)",
+    `  ${LANES.map((l) => `(local $${l} i32)`).join(" ")}`,
     lines(2, [
       ...classRows(
         "init",
@@ -133,59 +187,42 @@ function blockFunc() {
       "(block $trees_done",
       "  (loop $trees",
       `    (br_if $trees_done ${op("ge_u", get("t"), get("nTrees"))})`,
-      `    ${set("tb", op("add", get("words"), op("shl", op("mul", get("t"), get("TW")), i32(1))))}`,
+      `    ${set("tb", op("add", get("words"), op("shl", get("t"), op("add", get("D"), i32(2)))))}`,
       `    ${set("vt", op("add", get("values"), op("shl", get("t"), op("add", get("D"), i32(3)))))}`,
       `    ${set("ko", op("add", get("out"), op("mul", `(i32.load ${op("add", get("treeOut"), op("shl", get("t"), i32(2)))})`, get("ostride"))))}`,
       "    ;; this tree's own depth: below it every word passes left",
       `    ${set("td", `(i32.load8_u ${op("add", get("depths"), get("t"))})`)}`,
-      ...phases("td").map((x) => `    ${x}`),
+      `    ${set("top", op("shl", i32(1), get("td")))}`,
+      `    ${set("shift", op("add", op("sub", get("D"), get("td")), i32(3)))}`,
       `    ${set("r", i32(0))}`,
       `    ${set("cg", get("codes"))}`,
-      "    (block $eights_done",
-      "      (loop $eights",
-      `        (br_if $eights_done ${op("gt_u", op("add", get("r"), i32(8)), get("B"))})`,
-      lines(
-        8,
-        LANES.map((l) => set(l, i32(1))),
-      ),
-      lines(
-        8,
-        topWalk(
-          "top",
-          LANES.map((l, i) => [l, "tb", "cg", i]),
-        ),
-      ),
-      lines(
-        8,
-        LANES.flatMap((l) => toSubtree(l, "tb")),
-      ),
-      lines(
-        8,
-        stepLoop(
-          "bottom",
-          "p2",
-          LANES.map((l, i) => [l, `u${l}`, "cg", i]),
-        ),
-      ),
-      lines(
-        8,
-        LANES.flatMap((l, i) =>
-          addLeaf(op("add", get("ko"), op("shl", op("add", get("r"), i32(i)), i32(3))), "vt", l),
-        ),
-      ),
-      `        ${set("r", op("add", get("r"), i32(8)))}`,
+      "    (block $groups_done",
+      "      (loop $groups",
+      `        (br_if $groups_done ${op("gt_u", op("add", get("r"), i32(G)), get("B"))})`,
+      `        (if ${op("ge_u", get("td"), i32(SIMD_LEVELS))}`,
+      "          (then",
+      lines(12, simdTop()),
+      `            ${set("m", op("sub", get("td"), i32(SIMD_LEVELS)))}`,
+      `            ${set("lb", i32(2 ** SIMD_LEVELS))})`,
+      "          (else",
+      `            ${set("idx", splatBytes(0))}`,
+      `            ${set("m", get("td"))}`,
+      `            ${set("lb", i32(1))}))`,
+      lines(8, half(0)),
+      lines(8, half(1)),
+      `        ${set("r", op("add", get("r"), i32(G)))}`,
       `        ${set("cg", op("add", get("cg"), get("groupBytes")))}`,
-      "        (br $eights)))",
+      "        (br $groups)))",
       "    ;; the last rows (of the last group), one at a time",
       "    (block $rest_done",
       "      (loop $rest",
       `        (br_if $rest_done ${op("ge_u", get("r"), get("B"))})`,
-      `        ${set("cr", op("add", get("cg"), op("and", get("r"), i32(7))))}`,
       `        ${set("a", i32(1))}`,
-      lines(8, stepLoop("top1", "p1", [["a", "tb", "cr", 0]])),
-      lines(8, toSubtree("a", "tb")),
-      lines(8, stepLoop("bottom1", "p2", [["a", "ua", "cr", 0]])),
-      lines(8, addLeaf(op("add", get("ko"), op("shl", get("r"), i32(3))), "vt", "a")),
+      `        ${set("m", get("td"))}`,
+      `        ${set("cg", op("add", get("cg"), op("and", get("r"), i32(G - 1))))}`,
+      lines(8, heapSteps("steps1", "m", [["a", 0]])),
+      `        ${set("cg", op("sub", get("cg"), op("and", get("r"), i32(G - 1))))}`,
+      lines(8, addHeapLeaf(op("add", get("ko"), op("shl", get("r"), i32(3))), "a")),
       `        ${set("r", op("add", get("r"), i32(1)))}`,
       "        (br $rest)))",
       `    ${set("t", op("add", get("t"), i32(1)))}`,
@@ -539,8 +576,8 @@ function searchRows(name, n, f32) {
         "o",
         op(
           "add",
-          op("mul", op("shr_u", op("add", get("r"), i32(i)), i32(3)), get("group")),
-          op("and", op("add", get("r"), i32(i)), i32(7)),
+          op("mul", op("shr_u", op("add", get("r"), i32(i)), i32(4)), get("group")),
+          op("and", op("add", get("r"), i32(i)), i32(G - 1)),
         ),
       ),
       `(i32.store8 ${op("add", get("ca"), get("o"))} ${get("c")})`,
@@ -554,8 +591,8 @@ function codeFunc(f32) {
     ";; Codes B rows: row r's value of slot u is the f64 at x + r·rs + used[u]·cs (strides in bytes).",
     ";; Its code (the number of the slot's cuts below it) goes to slots u and U + u; a missing value",
     ";; is 0 in the first (it then goes left at every rank) and 255 in the second (right at every rank",
-    ";; below 255). Codes of eight rows are interleaved: row r's code of slot s is at",
-    ";; codes + (r >> 3) · 16U + s · 8 + (r & 7). Slot by slot, four rows at a time: the searches'",
+    ";; below 255). Codes of sixteen rows are interleaved: row r's code of slot s is at",
+    ";; codes + (r >> 4) · 32U + s · 16 + (r & 15). Slot by slot, four rows at a time: the searches'",
     ";; loops run the same number of times row after row, and four chains of loads overlap.",
     ...(f32 ? [";; The same for float32 input."] : []),
     `(func (export "${f32 ? "code32" : "code"}")`,
@@ -566,7 +603,7 @@ function codeFunc(f32) {
     "  (local $group i32) (local $v0 f64) (local $v1 f64) (local $v2 f64) (local $v3 f64)",
     "  (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32)",
     lines(2, [
-      set("group", op("shl", get("U"), i32(4))),
+      set("group", op("shl", get("U"), i32(5))),
       set("u", i32(0)),
       "(block $slots_done",
       "  (loop $slots",
@@ -575,8 +612,8 @@ function codeFunc(f32) {
       `    ${set("S", `(i32.load ${op("add", get("cutStart"), op("shl", get("u"), i32(2)))})`)}`,
       `    ${set("len0", op("sub", `(i32.load ${op("add", get("cutStart"), op("shl", op("add", get("u"), i32(1)), i32(2)))})`, get("S")))}`,
       `    ${set("S", op("add", get("cuts"), op("shl", get("S"), i32(3))))}`,
-      `    ${set("ca", op("add", get("codes"), op("shl", get("u"), i32(3))))}`,
-      `    ${set("cb", op("add", get("ca"), op("shl", get("U"), i32(3))))}`,
+      `    ${set("ca", op("add", get("codes"), op("shl", get("u"), i32(4))))}`,
+      `    ${set("cb", op("add", get("ca"), op("shl", get("U"), i32(4))))}`,
       `    ${set("r", i32(0))}`,
       "    (block $fours_done",
       "      (loop $fours",
@@ -602,9 +639,10 @@ const header = `;; Generated by scripts/gen-compact-kernel.mjs (edit that, run i
 ;; load: coding rows to threshold ranks, and the walks over perfect trees for models with one value
 ;; per leaf. Leaf values are added in the JavaScript walk's order: results are bit for bit equal.
 ;;
-;; A tree of depth D is laid out in cache-line blocks: its top min(D, 5) levels in one block of 2^P
-;; u16 words (heap order from index 1), then one block per top leaf holding the next D − P levels
-;; (2^(D−P) words, heap order from 1): a walk reads two cache lines, not one per level.
+;; For single rows, a tree of depth D is laid out in cache-line blocks: its top min(D, 5) levels in
+;; one block of 2^P u16 words (heap order from index 1), then one block per top leaf holding the
+;; next D − P levels (2^(D−P) words, heap order from 1): a walk reads two cache lines, not one per
+;; level. Batches, whose rows touch every line of a tree anyway, read int32 words in heap order.
 ;; A word is slot · 256 + rank; a step goes to 2l + (code of the slot > rank). Each row has two
 ;; codes per feature (slots u and U + u) that differ only for a missing value, so a word's slot
 ;; also says where missing goes. A tree shallower than D is padded with words that pass left (rank

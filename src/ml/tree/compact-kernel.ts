@@ -1,7 +1,7 @@
 import type { FloatArray } from "../types.js";
 import { align64, instantiate } from "../wasm.js";
 import { WASM_BASE64 } from "./compact-kernel.wasm.js";
-import type { CompactModel } from "./compact-model.js";
+import { type CompactModel, perfectLayout, perfectWord } from "./compact-model.js";
 
 /** Trees the kernel's `row` walks side by side (ROW_LANES in scripts/gen-compact-kernel.mjs). */
 const ROW_LANES = 8;
@@ -131,7 +131,7 @@ export class CompactKernel {
     new Float64Array(buf, at.cuts, cm.cuts.length).set(cm.cuts);
     new Int32Array(buf, at.treeOut, cm.treeOutput.length).set(cm.treeOutput);
     if (!form) {
-      new Uint16Array(buf, at.words, cm.perfect.length).set(cm.perfect);
+      new Int32Array(buf, at.words, cm.treeDepth.length << cm.perfectDepth).set(heapWords(cm));
       new Uint16Array(buf, at.rowWords, cm.perfect.length).set(tableWords(cm));
       new Float64Array(buf, at.values, cm.perfectValues.length).set(cm.perfectValues);
       new Uint8Array(buf, at.depths, cm.treeDepth.length).set(cm.treeDepth);
@@ -179,13 +179,13 @@ export class CompactKernel {
       ["x", 8 * rows * columns(cm)],
       ["out", 8 * rows * K],
       // Perfect trees, one value per leaf: batches and the perfect row walk.
-      ["words", b(2 * cm.perfect.length)],
+      ["words", b(4 * (cm.treeDepth.length << Math.max(0, cm.perfectDepth)))],
       ["rowWords", b(2 * cm.perfect.length)],
       ["values", b(8 * cm.perfectValues.length)],
       ["depths", b(cm.treeDepth.length)],
       ["groupDepths", b(Math.floor(cm.treeDepth.length / ROW_LANES))],
-      // Codes of eight rows interleaved.
-      ["codes", b(2 * U * Math.max(8, blockRows))],
+      // Codes of sixteen rows interleaved.
+      ["codes", b(2 * U * 16 * Math.ceil(blockRows / 16))],
       ["base", b(8 * K)],
       ["rows", b(8 * blockRows * K)],
       // The node walk.
@@ -247,7 +247,7 @@ export class CompactKernel {
       nTrees,
       cm.perfectDepth,
       at.codes,
-      16 * this.U,
+      32 * this.U,
       B,
       at.out,
       8 * this.blockRows,
@@ -317,6 +317,26 @@ function tableIndex(cm: CompactModel, w: number): number {
   const u = slot < U ? slot : slot - U;
   const start = cm.cutStart[u];
   return 1 + 2 * start + (slot < U ? 0 : cm.cutStart[u + 1] - start) + rank;
+}
+
+/**
+ * The perfect words of each tree for batches, in plain heap order (word h at h, from 1; 2^D a
+ * tree: a block of rows touches all of a tree's lines anyway, and a step then needs no base per
+ * subtree), each an int32 (slot · 16) · 256 + rank: the slot's offset in a group of coded rows
+ * (sixteen rows' codes of one slot side by side) is one shift away.
+ */
+function heapWords(cm: CompactModel): Int32Array {
+  const D = cm.perfectDepth;
+  const { P, sub, words: TW } = perfectLayout(D);
+  const nTrees = cm.treeDepth.length;
+  const out = new Int32Array(nTrees << D);
+  for (let t = 0; t < nTrees; t++)
+    for (let level = 0; level < D; level++)
+      for (let h = 1 << level; h < 2 << level; h++) {
+        const w = cm.perfect[t * TW + perfectWord(h, level, P, sub)];
+        out[(t << D) + h] = ((w >> 8) << 12) | (w & 255);
+      }
+  return out;
 }
 
 /**

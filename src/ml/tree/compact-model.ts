@@ -41,3 +41,31 @@ export interface CompactModel {
   /** Each tree's own depth: below it its perfect words only pass left, so a walk may stop there. */
   treeDepth: Uint8Array;
 }
+
+/** Levels of a perfect tree in its top block: 2^5 u16 words, one cache line. */
+const TOP_LEVELS = 5;
+
+export interface PerfectLayout {
+  P: number;
+  sub: number;
+  words: number;
+}
+
+/**
+ * Where a perfect tree of depth D keeps its words: its top P = min(D, 5) levels in a block of 2^P
+ * u16 words (heap order from index 1: one cache line), then, for each of the 2^P top leaves j, a
+ * block of 2^(D − P) words with the next levels (heap order from 1) at 2^P + j · 2^(D − P). A walk
+ * reads two cache lines instead of one per level. `words` per tree.
+ */
+export function perfectLayout(D: number): PerfectLayout {
+  const P = Math.min(D, TOP_LEVELS);
+  return { P, sub: D - P, words: D > P ? (1 << P) + (1 << D) : 1 << D };
+}
+
+/** Word index in its tree of the node with heap index h (from 1) on `level`. */
+export function perfectWord(h: number, level: number, P: number, sub: number): number {
+  if (level < P) return h;
+  const below = level - P;
+  const q = h - (1 << level);
+  return (1 << P) + ((q >> below) << sub) + (1 << below) + (q & ((1 << below) - 1));
+}

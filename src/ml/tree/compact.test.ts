@@ -54,6 +54,17 @@ function randomEnsemble(
   return b.build();
 }
 
+/** Scalar trees of depths 2 to 8 by turns: batches walk some of them below their SIMD levels. */
+function mixedDepths(seed: number, trees: number) {
+  const rng = new Rng(seed);
+  const b = new EnsembleBuilder(3, 1);
+  for (let t = 0; t < trees; t++) {
+    const { nd, size } = randomTree(rng, [2, 3, 4, 5, 8][t % 5], 1, 12, F);
+    b.add(nd, size, t % 3);
+  }
+  return b.build();
+}
+
 /** Rows whose values hit thresholds exactly, fall between them, or are missing. */
 function randomRows(seed: number, n: number, float32 = false, nf = F): Matrix {
   const rng = new Rng(seed);
@@ -115,6 +126,7 @@ describe("compact predictor", () => {
   const cases = [
     { name: "shallow scalar trees (perfect layout)", e: randomEnsemble(1, 30, 6, 3, false), perfect: true },
     { name: "shallow vector trees (perfect layout)", e: randomEnsemble(2, 9, 4, 3, true), perfect: true },
+    { name: "scalar trees of depths 2 to 8 (perfect layout)", e: mixedDepths(24, 40), perfect: true },
     {
       name: "depth-10 scalar trees (perfect layout, top and lower blocks)",
       e: randomEnsemble(5, 24, 10, 3, false, 200),

@@ -10,7 +10,7 @@ import {
 } from "../parallel/index.js";
 import type { FloatArray, Matrix } from "../types.js";
 import { CompactKernel } from "./compact-kernel.js";
-import type { CompactModel } from "./compact-model.js";
+import { type CompactModel, type PerfectLayout, perfectLayout, perfectWord } from "./compact-model.js";
 import type { TreeNodes } from "./ensemble.js";
 
 export type { CompactModel } from "./compact-model.js";
@@ -19,8 +19,6 @@ export type { CompactModel } from "./compact-model.js";
 const MAX_CUTS = 255;
 /** Deepest trees laid out as perfect trees (2^10 leaves each at most). */
 const MAX_PERFECT_DEPTH = 10;
-/** Levels of a perfect tree in its top block: 2^5 u16 words, one cache line. */
-const TOP_LEVELS = 5;
 /** A word that sends every code left (no code is above rank 255). */
 const PASS_LEFT = 255;
 /** Rows coded and walked together in a batch: the block's codes and a tree stay in L1. */
@@ -29,31 +27,6 @@ const BLOCK = 256;
 const PARALLEL_MIN_ROWS = 16_384;
 /** ... and below this many tree steps (rows × the trees' depths): a few milliseconds of work. */
 const PARALLEL_MIN_STEPS = 8_000_000;
-
-interface PerfectLayout {
-  P: number;
-  sub: number;
-  words: number;
-}
-
-/**
- * Where a perfect tree of depth D keeps its words: its top P = min(D, 5) levels in a block of 2^P
- * u16 words (heap order from index 1: one cache line), then, for each of the 2^P top leaves j, a
- * block of 2^(D − P) words with the next levels (heap order from 1) at 2^P + j · 2^(D − P). A walk
- * reads two cache lines instead of one per level. `words` per tree.
- */
-function perfectLayout(D: number): PerfectLayout {
-  const P = Math.min(D, TOP_LEVELS);
-  return { P, sub: D - P, words: D > P ? (1 << P) + (1 << D) : 1 << D };
-}
-
-/** Word index in its tree of the node with heap index h (from 1) on `level`. */
-function perfectWord(h: number, level: number, P: number, sub: number): number {
-  if (level < P) return h;
-  const below = level - P;
-  const q = h - (1 << level);
-  return (1 << P) + ((q >> below) << sub) + (1 << below) + (q & ((1 << below) - 1));
-}
 
 interface EnsembleParts {
   nOutputs: number;

@@ -426,11 +426,17 @@ export class HistGrower {
     const end = this.nodeEnd[node];
     let w = start;
     let t = 0;
+    // Without a branch: which side a row goes to is a coin toss the predictor loses half the
+    // time. The row is written to both places; only its side's count moves (w ≤ i: no row
+    // not yet read is overwritten).
     for (let i = start; i < end; i++) {
       const row = idx[i];
       const b = bins[col + row];
-      if (b <= bin || b === missing) idx[w++] = row;
-      else tmp[t++] = row;
+      const left = +(b <= bin) | +(b === missing);
+      idx[w] = row;
+      tmp[t] = row;
+      w += left;
+      t += 1 - left;
     }
     idx.set(tmp.subarray(0, t), w);
     const d = this.depth[node] + 1;

@@ -32,7 +32,7 @@ export interface CompactModel {
   /**
    * When every tree is at most MAX_PERFECT_DEPTH (compact.ts) deep and at most 128 features are used: each tree
    * again as a perfect binary tree of depth `perfectDepth` (shallow leaves turned into words that
-   * pass left), in `perfectLayout` (compact.ts) order, and the values of its 2^depth leaves. A walk is then a
+   * pass left), in `perfectLayout` order (below), and the values of its 2^depth leaves. A walk is then a
    * fixed number of branch-free steps with no child pointers; −1 when not built.
    */
   perfectDepth: number;

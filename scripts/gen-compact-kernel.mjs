@@ -165,11 +165,11 @@ function blockFunc() {
   ];
   return [
     ";; Tree by tree over B coded rows (groups of sixteen rows, groupBytes each): the top levels of",
-    ";; a group's sixteen rows at once (SIMD), then eight rows side by side. A tree's words are in",
-    ";; heap order (2^D a tree). Sums start at base (K f64) and are kept class by class (class k of",
-    ";; row r at out + k · ostride + r · 8: a tree adds to one class, so its writes stay on few",
-    ";; cache lines); each tree's leaf value is added in tree order; at the end they are copied row",
-    ";; by row to rows.",
+    ";; a group's sixteen rows at once (SIMD), then eight rows side by side. A tree's words are",
+    ";; int32s in heap order (2^D a tree; see heapStep in the generator). Sums start at base (K f64)",
+    ";; and are kept class by class (class k of row r at out + k · ostride + r · 8: a tree adds to",
+    ";; one class, so its writes stay on few cache lines); each tree's leaf value is added in tree",
+    ";; order; at the end they are copied row by row to rows.",
     '(func (export "block")',
     "  (param $words i32) (param $values i32) (param $treeOut i32) (param $depths i32) (param $nTrees i32) (param $D i32)",
     "  (param $codes i32) (param $groupBytes i32) (param $B i32) (param $out i32) (param $ostride i32)",

@@ -55,7 +55,8 @@ export interface PerfectLayout {
  * Where a perfect tree of depth D keeps its words: its top P = min(D, 5) levels in a block of 2^P
  * u16 words (heap order from index 1: one cache line), then, for each of the 2^P top leaves j, a
  * block of 2^(D − P) words with the next levels (heap order from 1) at 2^P + j · 2^(D − P). A walk
- * reads two cache lines instead of one per level. `words` per tree.
+ * reads two cache lines instead of one per level. `words` per tree. (The kernel's batch walk
+ * lays them out again in plain heap order: see `heapWords` in compact-kernel.ts.)
  */
 export function perfectLayout(D: number): PerfectLayout {
   const P = Math.min(D, TOP_LEVELS);
